@@ -1,0 +1,104 @@
+"""Set-up steps that need Python: run by ``scripts/setup`` (``assocdata db setup``).
+
+Each step is idempotent and cheap when there is nothing to do, so the two
+README commands can run it every time.
+
+1. PgSphere: install our corrected extension version when the packaged one
+   cannot be created (see ``pgsphere.py``).
+2. PL/Python packages: the server runs Debian's ``/usr/bin/python3`` (3.11), not
+   our virtualenv, and must import the same astropy/numpy as the client. We
+   ``pip install --target`` them, pinned by ``constraints.txt``, into
+   ``$ASSOCDATA_HOME/plpython``; the project's own code is imported from the
+   repository's ``etl/`` folder. Nothing goes into system site-packages.
+3. The embedded cluster: initdb, start, create the database.
+4. ``alembic upgrade head``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from . import config
+
+#: What PL/Python imports besides the project's own code (pinned by constraints.txt).
+PLPYTHON_REQUIREMENTS = ["astropy", "numpy", "pyerfa", "astropy-iers-data", "pyyaml", "packaging"]
+SERVER_PYTHON = Path("/usr/bin/python3")
+
+
+def _stamp(paths: config.EmbeddedPaths) -> str:
+    constraints = (config.REPO_ROOT / "constraints.txt").read_bytes()
+    digest = hashlib.sha256(constraints + " ".join(PLPYTHON_REQUIREMENTS).encode()).hexdigest()
+    return digest
+
+
+def install_plpython_packages(force: bool = False) -> bool:
+    """Populate the PL/Python target directory; returns True when it (re)installed."""
+    paths = config.embedded()
+    target = paths.plpython_dir
+    stamp_file = target / ".assocdata-stamp"
+    stamp = _stamp(paths)
+    if not force and stamp_file.exists() and stamp_file.read_text() == stamp:
+        return False
+    if target.exists():
+        shutil.rmtree(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    subprocess.run(
+        [
+            sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+            "--no-warn-script-location", "--target", str(tmp),
+            "--python-version", "3.11", "--only-binary=:all:", "--implementation", "cp",
+            "-c", str(config.REPO_ROOT / "constraints.txt"), *PLPYTHON_REQUIREMENTS,
+        ],
+        check=True,
+    )
+    tmp.rename(target)
+    stamp_file.write_text(stamp)
+    os.chmod(target, 0o755)
+    return True
+
+
+def check_server_python() -> str:
+    """Import the stack with the server's Python, outside the server: a clear error early."""
+    if not SERVER_PYTHON.exists():
+        raise RuntimeError(f"{SERVER_PYTHON} not found: install python3 (Debian) for PL/Python")
+    paths = config.embedded()
+    code = (
+        "import sys; sys.path[:0] = %r; import assocdata, astropy, astropy.wcs, numpy; "
+        "print(sys.version.split()[0], astropy.__version__, numpy.__version__)"
+        % [str(paths.plpython_dir), str(config.REPO_ROOT / "etl")]
+    )
+    proc = subprocess.run([str(SERVER_PYTHON), "-c", code], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"the server's Python cannot import the project:\n{proc.stderr}")
+    return proc.stdout.strip()
+
+
+def setup(start_cluster: bool = True) -> list[str]:
+    """Every Python-side set-up step; returns what was done, for the log."""
+    from . import cluster, migrate, pgsphere
+
+    done: list[str] = []
+    if pgsphere.needed():
+        if os.geteuid() != 0:
+            raise PermissionError(
+                "PgSphere needs its corrected install script, written next to the packaged one "
+                f"in {pgsphere.extension_dir()}; run as root:\n"
+                f"  sudo {sys.executable} -m assocdata.cli db setup"
+            )
+        done.append(f"installed {pgsphere.install()}")
+    if install_plpython_packages():
+        done.append(f"installed PL/Python packages into {config.embedded().plpython_dir}")
+    done.append(f"server python: {check_server_python()}")
+    if start_cluster and not config.external_url():
+        cluster.start()
+        done.append(f"embedded PostgreSQL {cluster.status()} at {config.database_url()}")
+    migrate.upgrade()
+    done.append(f"database at migration {migrate.current()}")
+    return done
