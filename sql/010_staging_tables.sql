@@ -62,14 +62,17 @@ CREATE TABLE staging.reject (
     hdu         integer,
     keyword     text,
     error_class text NOT NULL,
+    severity    text NOT NULL DEFAULT 'error' CHECK (severity IN ('error', 'warning')),
     message     text NOT NULL,
     rejected_at timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX reject_catalogue_idx ON staging.reject (catalogue, relpath);
 CREATE INDEX reject_file_idx ON staging.reject (file_id);
+CREATE INDEX reject_class_idx ON staging.reject (error_class);
 COMMENT ON TABLE staging.reject IS
-  'What could not be read: a whole file (hdu NULL), one HDU, or one card (keyword). '
-  'Replaced with the file''s rows when the file changes.';
+  'What could not be read (severity error: a whole file when hdu is NULL, one HDU, or one card), '
+  'and what was read only by tolerating a departure from the FITS standard (severity warning: '
+  'the value is staged). Replaced with the file''s rows when the file changes.';
 
 CREATE TABLE staging.ingest_run (
     id              bigserial PRIMARY KEY,

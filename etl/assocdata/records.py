@@ -29,6 +29,9 @@ class Problem:
     message: str
     hdu: int | None = None
     keyword: str | None = None
+    #: 'error': the file, HDU or card could not be read (a reject);
+    #: 'warning': it was read by tolerating a departure from the standard.
+    severity: str = "error"
 
 
 @dataclass(slots=True)

@@ -1,0 +1,197 @@
+"""Ingest throughput: ``python benchmarks/ingest.py N`` (N HDUs; default 100000).
+
+Builds a collection of at least N HDUs from the dev corpus (the 68 real files,
+173 HDUs, replicated as catalogues BENCH/Cnnnnn; hard links by default so the
+tree costs no disk, ``--copy`` for real copies), stages it into a fresh database
+of the embedded cluster (or ASSOCDATA_DATABASE_URL's server) and prints:
+
+- HDUs/s and files/s of ``assocdata.ingest`` (all cores),
+- peak RSS of the ingest's process tree (parent + workers; sampled every 50 ms),
+- in the same run, the naive baseline: astropy ``fits.open`` + one INSERT per HDU,
+  on the first ``--naive`` HDUs, and the ratio.
+
+The page cache is warm for both (the tree is read once before timing).
+Timings are printed, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import psutil
+import psycopg
+
+from assocdata import config, migrate, sample
+from assocdata.catalogues import Catalogue, scan
+from assocdata.ingest import ingest
+
+CORPUS_HDUS = 173  # HDUs of the 68 corpus files (checked below)
+
+
+def build_tree(root: Path, n_hdus: int, copy: bool) -> tuple[int, int]:
+    """Replicate the corpus catalogues until the tree holds >= n_hdus HDUs."""
+    corpus = sample.corpus_dir()
+    entries = sample.manifest(corpus)
+    copies = -(-n_hdus // CORPUS_HDUS)
+    files = 0
+    for k in range(copies):
+        cat = root / "BENCH" / f"C{k:05d}"
+        if (cat / "ReadMe").exists():
+            files += len(entries)
+            continue
+        cat.mkdir(parents=True, exist_ok=True)
+        for e in entries:
+            src = corpus / e.file
+            dst = cat / e.file.replace("/", "__")
+            if not dst.exists():
+                if copy:
+                    shutil.copy2(src, dst)
+                else:
+                    os.link(src, dst)
+            files += 1
+        (cat / "ReadMe").write_text(f"benchmark copy {k} of the dev corpus\n")
+    return copies, files
+
+
+class PeakRSS:
+    """Peak summed RSS of this process and its children."""
+
+    def __init__(self) -> None:
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        me = psutil.Process()
+        while not self._stop.is_set():
+            total = 0
+            for p in [me, *me.children(recursive=True)]:
+                try:
+                    total += p.memory_info().rss
+                except psutil.Error:
+                    pass
+            self.peak = max(self.peak, total)
+            time.sleep(0.05)
+
+    def __enter__(self) -> "PeakRSS":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def naive_baseline(root: Path, url: str, limit: int) -> tuple[int, float]:
+    """astropy fits.open + one INSERT per HDU: what a first script would do."""
+    from astropy.io import fits
+
+    files = [e for c in sorted((root / "BENCH").iterdir())
+             for e in scan(Catalogue(c.name, c))]
+    n = 0
+    with psycopg.connect(url) as conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS naive_hdu (path text, hdu int, header text, "
+                     "keywords jsonb)")
+        conn.commit()
+        started = time.perf_counter()
+        for entry in files:
+            try:
+                if entry.path.endswith((".hdr", ".header")):
+                    headers = [fits.Header.fromtextfile(entry.path)]
+                else:
+                    with fits.open(entry.path) as hdul:
+                        headers = [h.header for h in hdul]
+            except Exception:
+                continue
+            for i, header in enumerate(headers):
+                try:
+                    text = header.tostring()
+                except Exception:  # astropy refuses to re-serialise some real headers
+                    text = ""
+                keywords = {}
+                for card in header.cards:
+                    try:
+                        value = card.value
+                    except Exception:
+                        continue
+                    if isinstance(value, (bool, int, float, str)) and card.keyword not in keywords:
+                        keywords[card.keyword] = value
+                conn.execute("INSERT INTO naive_hdu VALUES (%s, %s, %s, %s)",
+                             (entry.path, i, text, json.dumps(keywords, allow_nan=True)
+                              .replace("NaN", "null").replace("Infinity", "null")))
+                conn.commit()
+                n += 1
+            if n >= limit:
+                break
+        elapsed = time.perf_counter() - started
+    return n, elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("n", nargs="?", type=int, default=100_000, help="HDUs in the tree")
+    parser.add_argument("--copy", action="store_true", help="copy files instead of hard links")
+    parser.add_argument("--naive", type=int, default=5000, help="HDUs for the naive baseline")
+    parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--keep", action="store_true", help="keep the tree and the database")
+    parser.add_argument("--tree", default=None, help="where to build the tree "
+                        "(default: $ASSOCDATA_HOME/bench-tree)")
+    args = parser.parse_args()
+
+    root = Path(args.tree) if args.tree else config.home() / f"bench-tree-{args.n}"
+    copies, n_files = build_tree(root, args.n, args.copy)
+    # warm the page cache so both contenders read from memory
+    for path in root.rglob("*"):
+        if path.is_file():
+            with path.open("rb") as fh:
+                while fh.read(1 << 20):
+                    pass
+
+    dbname = f"assocdata_bench_{uuid.uuid4().hex[:6]}"
+    with psycopg.connect(config.database_url("postgres"), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{dbname}"')
+    try:
+        migrate.upgrade(dbname)
+        url = config.database_url(dbname)
+        with PeakRSS() as rss:
+            summary = ingest(root, database_url=url, workers=args.workers)
+        hdus_s = summary.hdus / summary.seconds
+        files_s = summary.files_staged / summary.seconds
+        naive_n, naive_t = naive_baseline(root, url, args.naive)
+        naive_rate = naive_n / naive_t
+        with psycopg.connect(url) as conn:
+            size = conn.execute("SELECT pg_size_pretty(pg_total_relation_size('staging.hdu'))"
+                                ).fetchone()[0]
+    finally:
+        if not args.keep:
+            with psycopg.connect(config.database_url("postgres"), autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+    if not args.keep:
+        shutil.rmtree(root, ignore_errors=True)
+
+    cpu = platform.processor() or platform.machine()
+    print(f"machine         {os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB, "
+          f"{cpu}, Python {platform.python_version()}")
+    print(f"tree            {copies} copies of the dev corpus: {n_files} files, "
+          f"{summary.hdus} HDUs ({'copies' if args.copy else 'hard links'}, warm cache)")
+    print(f"assocdata       {summary.hdus} HDUs in {summary.seconds:.1f} s: "
+          f"{hdus_s:,.0f} HDUs/s, {files_s:,.0f} files/s, {summary.rejects} reject rows")
+    print(f"peak RSS        {rss.peak / 2**20:,.0f} MiB (parent + workers)")
+    print(f"staging.hdu     {size}")
+    print(f"naive baseline  {naive_n} HDUs in {naive_t:.1f} s: {naive_rate:,.0f} HDUs/s "
+          "(astropy fits.open + one INSERT per HDU)")
+    print(f"ratio           {hdus_s / naive_rate:.1f}x")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

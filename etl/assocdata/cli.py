@@ -1,0 +1,186 @@
+"""The ``assocdata`` command line.
+
+Exit codes: 0 when the run completed (bad input files are reject rows, not
+failures); 1 for infrastructure failures (database unreachable, disk full) and
+usage errors, with a message that says what to do.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def _die(message: str, code: int = 1) -> int:
+    print(f"assocdata: {message}", file=sys.stderr)
+    return code
+
+
+# -- db ------------------------------------------------------------------------
+
+def cmd_db(args: argparse.Namespace) -> int:
+    from . import cluster, config, migrate, provision
+
+    action = args.action
+    if action == "url":
+        print(config.database_url())
+        return 0
+    if action == "setup":
+        for line in provision.setup():
+            print(line)
+        return 0
+    if action == "migrate":
+        migrate.upgrade()
+        print(f"database at migration {migrate.current()}")
+        return 0
+    if config.external_url():
+        return _die(f"ASSOCDATA_DATABASE_URL is set: `db {action}` manages only the embedded cluster")
+    if action == "start":
+        cluster.start()
+        print(f"{cluster.status()}: {config.database_url()}")
+    elif action == "stop":
+        cluster.stop()
+        print("stopped")
+    elif action == "status":
+        state = cluster.status()
+        print(f"{state}: {config.database_url()}" if state else
+              f"not running (data directory {config.embedded().pgdata})")
+        return 0 if state else 3
+    return 0
+
+
+# -- ingest --------------------------------------------------------------------
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from .catalogues import CatalogueNotFound
+    from .ingest import InfrastructureError, ingest
+
+    bar: tqdm | None = None
+    counts = {"hdus": 0, "rejects": 0}
+
+    def on_files(n: int) -> None:
+        nonlocal bar
+        if not args.quiet:
+            bar = tqdm(total=n, unit="file", dynamic_ncols=True, file=sys.stderr,
+                       desc="staging", smoothing=0.05)
+
+    def progress(staged) -> None:
+        counts["hdus"] += len(staged.hdu_rows)
+        counts["rejects"] += sum(p.severity == "error" for p in staged.problems)
+        if bar is not None:
+            bar.update(1)
+            rate = counts["hdus"] / max(bar.format_dict["elapsed"], 1e-9)
+            bar.set_postfix(HDUs=counts["hdus"], rejects=counts["rejects"],
+                            rate=f"{rate:,.0f} HDU/s", refresh=False)
+
+    try:
+        summary = ingest(args.root, args.catalogues or None, workers=args.workers,
+                         progress=progress, on_files=on_files)
+    except CatalogueNotFound as exc:
+        return _die(str(exc))
+    except InfrastructureError as exc:
+        return _die(str(exc))
+    finally:
+        if bar is not None:
+            bar.close()
+    print("\n".join(summary.lines()))
+    return 0
+
+
+def cmd_rejects(args: argparse.Namespace) -> int:
+    import psycopg
+
+    from . import config
+
+    query = """
+        SELECT catalogue, relpath, hdu, keyword, error_class, message
+          FROM staging.reject
+         WHERE (%(cat)s::text IS NULL OR catalogue = %(cat)s)
+           AND (%(warnings)s OR severity = 'error')
+         ORDER BY catalogue, relpath, hdu NULLS FIRST, id
+         LIMIT %(limit)s
+    """
+    with psycopg.connect(config.database_url()) as conn:
+        rows = conn.execute(query, {"cat": args.catalogue, "limit": args.limit,
+                                     "warnings": args.warnings}).fetchall()
+    for cat, rel, hdu, kw, cls, msg in rows:
+        where = f"{cat}/{rel}" + (f"[{hdu}]" if hdu is not None else "") + (f" {kw}" if kw else "")
+        print(f"{cls:<16} {where}: {msg}")
+    return 0
+
+
+# -- sample & demo ---------------------------------------------------------------
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    from . import sample
+
+    dest = Path(args.dest) if args.dest else sample.default_destination()
+    layout = sample.build(dest)
+    for cat, files in layout.items():
+        print(f"{cat}: {len(files)} files")
+    print(f"sample collection in {dest}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """The main job on the embedded default: build the sample collection and stage it."""
+    from . import config, sample
+    from .ingest import InfrastructureError, ingest
+
+    dest = sample.default_destination()
+    layout = sample.build(dest)
+    print(f"sample collection: {len(layout)} catalogues in {dest}")
+    try:
+        summary = ingest(dest, workers=args.workers)
+    except InfrastructureError as exc:
+        return _die(str(exc))
+    print("\n".join(summary.lines()))
+    print(f"\ndatabase: {config.database_url()}")
+    print("try:     psql \"$(assocdata db url)\" -c 'SELECT catalogue, count(*) FROM staging.file "
+          "GROUP BY 1'")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="assocdata", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("db", help="the embedded PostgreSQL cluster and the schema")
+    p.add_argument("action", choices=["start", "stop", "status", "url", "setup", "migrate"])
+    p.set_defaults(func=cmd_db)
+
+    p = sub.add_parser("ingest", help="stage every FITS header of a collection tree")
+    p.add_argument("root", help="collection root (catalogue ids are paths below it)")
+    p.add_argument("catalogues", nargs="*", help="catalogue ids to stage (default: every "
+                   "directory holding a ReadMe)")
+    p.add_argument("--workers", type=int, default=None, help="worker processes (default: cores)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("rejects", help="list what could not be read, and why")
+    p.add_argument("--catalogue", default=None)
+    p.add_argument("--limit", type=int, default=200)
+    p.add_argument("--warnings", action="store_true",
+                   help="also list what was read by tolerating non-standard FITS")
+    p.set_defaults(func=cmd_rejects)
+
+    p = sub.add_parser("sample", help="build the sample collection from the dev corpus")
+    p.add_argument("dest", nargs="?", default=None)
+    p.set_defaults(func=cmd_sample)
+
+    p = sub.add_parser("demo", help="the main job: stage the sample collection")
+    p.add_argument("--workers", type=int, default=None)
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
