@@ -129,17 +129,19 @@ def stage_file(task: FileTask) -> StagedFile:
     out.header_hash, out.n_hdus = digest, len(raws)
     out.problems.extend(problems)
     crashed = dict(task.wcs_crashed)
-    for raw in raws:
-        try:
-            out.hdu_rows.append(_stage_hdu(task, raw, crashed, out.problems))
-            out.header_bytes += len(raw.text)
-        except Exception as exc:  # a bug or an input we did not foresee: reject the HDU, go on
-            out.problems.append(Problem(
-                "internal-error",
-                f"{type(exc).__name__}: {exc} (please report; traceback: "
-                f"{traceback.format_exc(limit=3).strip()})",
-                raw.index,
-            ))
+    # One data source per file: opened (or decompressed) only if a table needs it.
+    with columns.open_data(task.path) as source:
+        for raw in raws:
+            try:
+                out.hdu_rows.append(_stage_hdu(task, raw, crashed, out.problems, source))
+                out.header_bytes += len(raw.text)
+            except Exception as exc:  # a bug or an input we did not foresee: reject the HDU
+                out.problems.append(Problem(
+                    "internal-error",
+                    f"{type(exc).__name__}: {exc} (please report; traceback: "
+                    f"{traceback.format_exc(limit=3).strip()})",
+                    raw.index,
+                ))
     if not out.hdu_rows:
         out.status = "rejected"
     elif any(p.severity == "error" for p in out.problems):
@@ -148,14 +150,16 @@ def stage_file(task: FileTask) -> StagedFile:
 
 
 def _stage_hdu(task: FileTask, raw: fitsfile.RawHeader, crashed: dict[int, str],
-               problems: list[Problem]) -> bytes:
+               problems: list[Problem], source: columns.DataSource) -> bytes:
     text = _clean(raw.text, raw.index, problems)
     parsed = cards.parse_header(text, raw.index, raw.card_sep)
     problems.extend(parsed.problems)
     hdu = cards.to_hdu_record(raw, parsed)
     hdu.header_text = text
     if any(c.role for c in hdu.columns):  # to_hdu_record described the table's columns
-        problems.extend(columns.read_column_ranges(task.path, raw.index, hdu.columns))
+        problems.extend(columns.read_column_ranges(
+            task.path, raw.index, hdu.columns, keywords=hdu.keywords,
+            data_offset=raw.data_offset, data_size=raw.data_size, source=source))
     if raw.index in crashed:
         hdu.wcs_status, hdu.wcs_message = "crash", crashed[raw.index]
         problems.append(Problem(
