@@ -34,33 +34,8 @@ from assocdata import config, migrate, sample
 from assocdata.catalogues import Catalogue, scan
 from assocdata.ingest import ingest
 
-CORPUS_HDUS = 173  # HDUs of the 68 corpus files (checked below)
-
-
-def build_tree(root: Path, n_hdus: int, copy: bool) -> tuple[int, int]:
-    """Replicate the corpus catalogues until the tree holds >= n_hdus HDUs."""
-    corpus = sample.corpus_dir()
-    entries = sample.manifest(corpus)
-    copies = -(-n_hdus // CORPUS_HDUS)
-    files = 0
-    for k in range(copies):
-        cat = root / "BENCH" / f"C{k:05d}"
-        if (cat / "ReadMe").exists():
-            files += len(entries)
-            continue
-        cat.mkdir(parents=True, exist_ok=True)
-        for e in entries:
-            src = corpus / e.file
-            dst = cat / e.file.replace("/", "__")
-            if not dst.exists():
-                if copy:
-                    shutil.copy2(src, dst)
-                else:
-                    os.link(src, dst)
-            files += 1
-        (cat / "ReadMe").write_text(f"benchmark copy {k} of the dev corpus\n")
-    return copies, files
-
+sys.path.insert(0, str(Path(__file__).parent))
+from tree import build_tree, warm  # noqa: E402
 
 class PeakRSS:
     """Peak summed RSS of this process and its children."""
@@ -149,12 +124,7 @@ def main() -> None:
 
     root = Path(args.tree) if args.tree else config.home() / f"bench-tree-{args.n}"
     copies, n_files = build_tree(root, args.n, args.copy)
-    # warm the page cache so both contenders read from memory
-    for path in root.rglob("*"):
-        if path.is_file():
-            with path.open("rb") as fh:
-                while fh.read(1 << 20):
-                    pass
+    warm(root)  # both contenders read from the page cache
 
     dbname = f"assocdata_bench_{uuid.uuid4().hex[:6]}"
     with psycopg.connect(config.database_url("postgres"), autocommit=True) as conn:

@@ -112,6 +112,35 @@ def cmd_rejects(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- derive & export ---------------------------------------------------------------
+
+def cmd_derive(args: argparse.Namespace) -> int:
+    import psycopg
+
+    from .derive.refresh import refresh
+
+    try:
+        summary = refresh(args.catalogues or None, full=args.full)
+    except psycopg.OperationalError as exc:
+        return _die(f"cannot use the database ({exc}); start it with `assocdata db start`")
+    print("\n".join(summary.lines()))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from . import config
+    from .api import query_table, write_table
+
+    suffix = {"votable": ".xml", "csv": ".csv", "ecsv": ".ecsv", "fits": ".fits"}[args.format]
+    out = Path(args.output or f"obscore{suffix}")
+    if out.suffix.lower() != suffix and not (args.format == "votable" and out.suffix in (".vot", ".votable")):
+        return _die(f"{out}: the name must end in {suffix} for --format {args.format}")
+    table = query_table(config.database_url(), args.catalogue or None)
+    write_table(table, out, overwrite=True)
+    print(f"{len(table)} rows written to {out}")
+    return 0
+
+
 # -- sample & demo ---------------------------------------------------------------
 
 def cmd_sample(args: argparse.Namespace) -> int:
@@ -138,9 +167,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     except InfrastructureError as exc:
         return _die(str(exc))
     print("\n".join(summary.lines()))
+    from .derive.refresh import refresh
+
+    derived = refresh(summary.catalogues)
+    print("\nObsCore derivation")
+    print("\n".join(derived.lines()))
     print(f"\ndatabase: {config.database_url()}")
-    print("try:     psql \"$(assocdata db url)\" -c 'SELECT catalogue, count(*) FROM staging.file "
-          "GROUP BY 1'")
+    print("try:     psql \"$(.venv/bin/assocdata db url)\" -c 'SELECT dataproduct_type, count(*) "
+          "FROM ivoa.obscore GROUP BY 1'")
     return 0
 
 
@@ -166,6 +200,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--warnings", action="store_true",
                    help="also list what was read by tolerating non-standard FITS")
     p.set_defaults(func=cmd_rejects)
+
+    p = sub.add_parser("derive", help="derive ivoa.obscore from the staged headers (incremental)")
+    p.add_argument("catalogues", nargs="*", help="catalogue ids (default: all staged)")
+    p.add_argument("--full", action="store_true", help="recompute every file, not only changed ones")
+    p.set_defaults(func=cmd_derive)
+
+    p = sub.add_parser("export", help="write ivoa.obscore rows to a file")
+    p.add_argument("--format", choices=["votable", "csv", "ecsv", "fits"], default="votable")
+    p.add_argument("-o", "--output", default=None)
+    p.add_argument("--catalogue", action="append", help="restrict to a catalogue (repeatable)")
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("sample", help="build the sample collection from the dev corpus")
     p.add_argument("dest", nargs="?", default=None)

@@ -1,0 +1,49 @@
+"""A collection of N HDUs made of copies of the dev corpus (shared by the benchmarks)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from assocdata import sample
+
+CORPUS_HDUS = 173  # HDUs of the 68 files of the dev corpus
+
+
+def build_tree(root: Path, n_hdus: int, copy: bool = False) -> tuple[int, int]:
+    """Replicate the corpus as catalogues BENCH/Cnnnnn until the tree holds >= n_hdus HDUs.
+
+    Hard links by default (no disk cost); ``copy`` for real copies.
+    Returns (copies, files).
+    """
+    corpus = sample.corpus_dir()
+    entries = sample.manifest(corpus)
+    copies = -(-n_hdus // CORPUS_HDUS)
+    files = 0
+    for k in range(copies):
+        cat = root / "BENCH" / f"C{k:05d}"
+        if (cat / "ReadMe").exists():
+            files += len(entries)
+            continue
+        cat.mkdir(parents=True, exist_ok=True)
+        for e in entries:
+            src = corpus / e.file
+            dst = cat / e.file.replace("/", "__")
+            if not dst.exists():
+                if copy:
+                    shutil.copy2(src, dst)
+                else:
+                    os.link(src, dst)
+            files += 1
+        (cat / "ReadMe").write_text(f"benchmark copy {k} of the dev corpus\n")
+    return copies, files
+
+
+def warm(root: Path) -> None:
+    """Read every file once so that the page cache is warm for every contender."""
+    for path in root.rglob("*"):
+        if path.is_file():
+            with path.open("rb") as fh:
+                while fh.read(1 << 20):
+                    pass

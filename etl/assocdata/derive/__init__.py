@@ -1,0 +1,1 @@
+"""ObsCore derivation rules: from staged headers to ObsCore cells with provenance."""

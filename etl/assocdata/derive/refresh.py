@@ -1,0 +1,242 @@
+"""Refresh ``ivoa.obscore`` from the staged headers: set-based SQL, per catalogue.
+
+The database does the work: one statement computes the rows of every file that
+needs it (``derive.derive_file`` in PL/Python, over ``derive.file_input``),
+and a handful of statements replace the old rows, all in one transaction per
+catalogue. Incremental: a file is recomputed only when its staged header hash,
+the rules version or the site settings changed since it was last derived
+(``derive.file_state``). No FITS file is opened.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import psycopg
+
+from .. import config as project_config
+
+
+@dataclass
+class RefreshSummary:
+    catalogues: list[str] = field(default_factory=list)
+    files: int = 0
+    hdus: int = 0
+    rows: int = 0
+    unusable: int = 0
+    removed: int = 0
+    issues: int = 0
+    seconds: float = 0.0
+
+    def lines(self) -> list[str]:
+        rate = self.hdus / self.seconds if self.seconds else 0.0
+        return [
+            f"catalogues      {len(self.catalogues)}",
+            f"files derived   {self.files} ({self.hdus} HDUs, {rate:,.0f} HDUs/s in {self.seconds:.1f} s)",
+            f"rows published  {self.rows}",
+            f"unusable        {self.unusable} (see derive.product WHERE NOT published)",
+            f"rows removed    {self.removed} (files gone or rejected)",
+            f"issues          {self.issues} (derive.issue)",
+        ]
+
+
+_SETTINGS = "SELECT coalesce(jsonb_object_agg(key, value), '{}'::jsonb)::text FROM derive.setting"
+
+_TODO = """
+CREATE TEMP TABLE todo ON COMMIT DROP AS
+SELECT f.id AS file_id, f.header_hash
+  FROM staging.file f
+  LEFT JOIN derive.file_state s ON s.file_id = f.id
+ WHERE f.catalogue = %(catalogue)s
+   AND f.status IN ('staged', 'partial')
+   AND (%(full)s OR s.file_id IS NULL
+        OR s.header_hash IS DISTINCT FROM f.header_hash
+        OR s.rules_version <> %(rules_version)s
+        OR s.settings_hash <> md5(%(settings)s))
+"""
+
+_DERIVE = """
+CREATE TEMP TABLE derived ON COMMIT DROP AS
+SELECT i.file_id, d.ordinality AS n, d.doc::jsonb AS doc
+  FROM derive.file_input i
+  JOIN todo USING (file_id)
+  JOIN staging.catalogue c ON c.id = i.catalogue,
+  LATERAL derive.derive_file(i.catalogue, i.relpath, i.size, i.hdus, c.readme, %(settings)s)
+          WITH ORDINALITY AS d(doc, ordinality)
+"""
+
+# Files whose rows must go: recomputed ones, and those no longer staged.
+_STALE = """
+CREATE TEMP TABLE stale ON COMMIT DROP AS
+SELECT file_id FROM todo
+UNION
+SELECT p.file_id FROM derive.product p JOIN staging.file f ON f.id = p.file_id
+ WHERE f.catalogue = %(catalogue)s AND f.status NOT IN ('staged', 'partial')
+"""
+
+# Rows whose staged file row was replaced (a changed file is re-staged under a
+# new id, and its derive.product rows went with the old one, ON DELETE CASCADE).
+_ORPHANS = """
+DELETE FROM ivoa.obscore o
+ WHERE o.source_catalogue = %(catalogue)s
+   AND NOT EXISTS (SELECT 1 FROM derive.product p WHERE p.obs_publisher_did = o.obs_publisher_did)
+"""
+
+_DELETE = [
+    """DELETE FROM ivoa.obscore o USING derive.product p
+        WHERE p.obs_publisher_did = o.obs_publisher_did AND p.file_id IN (SELECT file_id FROM stale)""",
+    "DELETE FROM derive.product WHERE file_id IN (SELECT file_id FROM stale)",
+    "DELETE FROM derive.issue WHERE file_id IN (SELECT file_id FROM stale)",
+    "DELETE FROM derive.file_state WHERE file_id IN (SELECT file_id FROM stale)",
+]
+
+_INSERT_OBSCORE = """
+INSERT INTO ivoa.obscore
+SELECT r.*
+  FROM (SELECT doc->'values' AS v FROM derived
+         WHERE doc ? 'values' AND doc->>'unusable' IS NULL) AS s,
+       -- LATERAL, not (f(x)).*: the latter calls the function once per column
+       LATERAL jsonb_populate_record(NULL::ivoa.obscore,
+          s.v || CASE WHEN s.v ? 's_ra' AND s.v ? 's_dec' THEN jsonb_build_object('hpx',
+                   healpix_nest(29, spoint(radians((s.v->>'s_ra')::float8),
+                                           radians((s.v->>'s_dec')::float8))))
+                 ELSE '{}'::jsonb END) AS r
+"""
+
+_INSERT_PRODUCT = """
+INSERT INTO derive.product (obs_publisher_did, file_id, hdu, published, unusable_reason,
+                            provenance, rules_version)
+SELECT doc->'values'->>'obs_publisher_did', file_id, (doc->>'hdu')::int,
+       doc->>'unusable' IS NULL, doc->>'unusable',
+       doc->'provenance' || CASE WHEN doc->'values' ? 's_ra' AND doc->'values' ? 's_dec'
+           THEN '{"hpx": {"from": ["s_ra", "s_dec"], "rule": "hpx.healpix-nest-29",
+                          "note": "healpix_nest(29, spoint(radians(s_ra), radians(s_dec))) in SQL"}}'::jsonb
+           ELSE '{}'::jsonb END,
+       %(rules_version)s
+  FROM derived
+ WHERE doc ? 'values' AND doc->'values' ? 'obs_publisher_did'
+"""
+
+_INSERT_ISSUES = """
+INSERT INTO derive.issue (file_id, hdu, obs_publisher_did, column_name, code, severity, message)
+SELECT d.file_id, (d.doc->>'hdu')::int, d.doc->'values'->>'obs_publisher_did',
+       i->>'column', i->>'code', i->>'severity', i->>'message'
+  FROM derived d, jsonb_array_elements(coalesce(d.doc->'issues', d.doc->'file_issues')) i
+UNION ALL
+SELECT d.file_id, (d.doc->>'hdu')::int, NULL, NULL, 'unusable', 'error', d.doc->>'unusable'
+  FROM derived d WHERE d.doc->>'unusable' IS NOT NULL
+"""
+
+_FILE_STATE = """
+INSERT INTO derive.file_state (file_id, header_hash, rules_version, settings_hash, n_products)
+SELECT t.file_id, t.header_hash, %(rules_version)s, md5(%(settings)s),
+       (SELECT count(*) FROM derived d WHERE d.file_id = t.file_id AND d.doc ? 'values')
+  FROM todo t
+"""
+
+
+def rules_version() -> str:
+    from .context import RULES_VERSION
+
+    return RULES_VERSION
+
+
+def refresh_catalogue(conn: psycopg.Connection, catalogue: str, *, full: bool = False,
+                      summary: RefreshSummary | None = None) -> RefreshSummary:
+    """Re-derive what changed in one catalogue, in one transaction (all or nothing)."""
+    summary = summary or RefreshSummary()
+    params = {"catalogue": catalogue, "full": full, "rules_version": rules_version()}
+    with conn.transaction():
+        params["settings"] = conn.execute(_SETTINGS).fetchone()[0]
+        conn.execute(_TODO, params)
+        conn.execute(_DERIVE, params)
+        conn.execute(_STALE, params)
+        removed_before = conn.execute(
+            "SELECT count(*) FROM derive.product WHERE file_id IN (SELECT file_id FROM stale) "
+            "AND file_id NOT IN (SELECT file_id FROM todo) AND published").fetchone()[0]
+        for statement in _DELETE:
+            conn.execute(statement)
+        removed_before += conn.execute(_ORPHANS, params).rowcount
+        rows = conn.execute(_INSERT_OBSCORE).rowcount
+        conn.execute(_INSERT_PRODUCT, params)
+        issues = conn.execute(_INSERT_ISSUES).rowcount
+        conn.execute(_FILE_STATE, params)
+        files, hdus = conn.execute(
+            "SELECT count(*), coalesce(sum((SELECT count(*) FROM staging.hdu h "
+            "WHERE h.file_id = t.file_id)), 0) FROM todo t").fetchone()
+        unusable = conn.execute(
+            "SELECT count(*) FROM derived WHERE doc->>'unusable' IS NOT NULL").fetchone()[0]
+    summary.catalogues.append(catalogue)
+    summary.files += files
+    summary.hdus += int(hdus)
+    summary.rows += rows
+    summary.unusable += unusable
+    summary.removed += removed_before
+    summary.issues += issues
+    return summary
+
+
+def refresh(catalogues: Iterable[str] | None = None, *, database_url: str | None = None,
+            full: bool = False, workers: int = 1) -> RefreshSummary:
+    """Refresh the named catalogues (default: every staged catalogue).
+
+    ``workers`` > 1 refreshes catalogues concurrently on that many connections
+    (each catalogue stays one transaction): the rules run in PL/Python inside
+    each backend, so this is how a refresh uses several cores.
+    """
+    started = time.monotonic()
+    url = database_url or project_config.database_url()
+    with psycopg.connect(url, autocommit=True) as conn:
+        names = list(catalogues) if catalogues else [
+            r[0] for r in conn.execute("SELECT id FROM staging.catalogue ORDER BY id")]
+        if workers <= 1 or len(names) <= 1:
+            summary = RefreshSummary()
+            for name in names:
+                refresh_catalogue(conn, name, full=full, summary=summary)
+            summary.seconds = time.monotonic() - started
+            return summary
+    summary = _refresh_parallel(names, url, full, workers)
+    summary.seconds = time.monotonic() - started
+    return summary
+
+
+def _refresh_parallel(names: list[str], url: str, full: bool, workers: int) -> RefreshSummary:
+    import queue
+    import threading
+
+    todo: queue.Queue[str] = queue.Queue()
+    for name in names:
+        todo.put(name)
+    parts: list[RefreshSummary] = []
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        part = RefreshSummary()
+        parts.append(part)
+        try:
+            with psycopg.connect(url, autocommit=True) as conn:
+                while not errors:
+                    try:
+                        name = todo.get_nowait()
+                    except queue.Empty:
+                        return
+                    refresh_catalogue(conn, name, full=full, summary=part)
+        except BaseException as exc:  # re-raised in the caller
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(min(workers, len(names)))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+    total = RefreshSummary()
+    for part in parts:
+        total.catalogues += part.catalogues
+        for attr in ("files", "hdus", "rows", "unusable", "removed", "issues"):
+            setattr(total, attr, getattr(total, attr) + getattr(part, attr))
+    total.catalogues.sort()
+    return total
