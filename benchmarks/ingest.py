@@ -115,6 +115,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("n", nargs="?", type=int, default=100_000, help="HDUs in the tree")
     parser.add_argument("--copy", action="store_true", help="copy files instead of hard links")
+    parser.add_argument("--plain", action="store_true",
+                        help="leave out the gzip files of the corpus (measures the header "
+                        "pipeline without zlib)")
     parser.add_argument("--naive", type=int, default=5000, help="HDUs for the naive baseline")
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--keep", action="store_true", help="keep the tree and the database")
@@ -122,8 +125,9 @@ def main() -> None:
                         "(default: $ASSOCDATA_HOME/bench-tree)")
     args = parser.parse_args()
 
-    root = Path(args.tree) if args.tree else config.home() / f"bench-tree-{args.n}"
-    copies, n_files = build_tree(root, args.n, args.copy)
+    root = Path(args.tree) if args.tree else config.home() / (
+        f"bench-tree-{args.n}" + ("-plain" if args.plain else ""))
+    copies, n_files = build_tree(root, args.n, args.copy, plain_only=args.plain)
     warm(root)  # both contenders read from the page cache
 
     dbname = f"assocdata_bench_{uuid.uuid4().hex[:6]}"
@@ -151,7 +155,8 @@ def main() -> None:
     cpu = platform.processor() or platform.machine()
     print(f"machine         {os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB, "
           f"{cpu}, Python {platform.python_version()}")
-    print(f"tree            {copies} copies of the dev corpus: {n_files} files, "
+    print(f"tree            {copies} copies of the dev corpus"
+          f"{' without its gzip files' if args.plain else ''}: {n_files} files, "
           f"{summary.hdus} HDUs ({'copies' if args.copy else 'hard links'}, warm cache)")
     print(f"assocdata       {summary.hdus} HDUs in {summary.seconds:.1f} s: "
           f"{hdus_s:,.0f} HDUs/s, {files_s:,.0f} files/s, {summary.rejects} reject rows")

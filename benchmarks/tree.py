@@ -11,15 +11,28 @@ from assocdata import sample
 CORPUS_HDUS = 173  # HDUs of the 68 files of the dev corpus
 
 
-def build_tree(root: Path, n_hdus: int, copy: bool = False) -> tuple[int, int]:
+#: HDUs of the corpus files that are not gzip-compressed
+CORPUS_PLAIN_HDUS = 112
+
+
+def is_gzip(path: Path) -> bool:
+    with path.open("rb") as fh:
+        return fh.read(2) == b"\x1f\x8b"
+
+
+def build_tree(root: Path, n_hdus: int, copy: bool = False,
+               plain_only: bool = False) -> tuple[int, int]:
     """Replicate the corpus as catalogues BENCH/Cnnnnn until the tree holds >= n_hdus HDUs.
 
-    Hard links by default (no disk cost); ``copy`` for real copies.
+    Hard links by default (no disk cost); ``copy`` for real copies;
+    ``plain_only`` leaves out the gzip-compressed files (whose cost is zlib's).
     Returns (copies, files).
     """
     corpus = sample.corpus_dir()
     entries = sample.manifest(corpus)
-    copies = -(-n_hdus // CORPUS_HDUS)
+    if plain_only:
+        entries = [e for e in entries if not is_gzip(corpus / e.file)]
+    copies = -(-n_hdus // (CORPUS_PLAIN_HDUS if plain_only else CORPUS_HDUS))
     files = 0
     for k in range(copies):
         cat = root / "BENCH" / f"C{k:05d}"

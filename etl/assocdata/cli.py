@@ -8,6 +8,7 @@ usage errors, with a message that says what to do.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -120,7 +121,7 @@ def cmd_derive(args: argparse.Namespace) -> int:
     from .derive.refresh import refresh
 
     try:
-        summary = refresh(args.catalogues or None, full=args.full)
+        summary = refresh(args.catalogues or None, full=args.full, workers=args.workers)
     except psycopg.OperationalError as exc:
         return _die(f"cannot use the database ({exc}); start it with `assocdata db start`")
     print("\n".join(summary.lines()))
@@ -169,7 +170,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print("\n".join(summary.lines()))
     from .derive.refresh import refresh
 
-    derived = refresh(summary.catalogues)
+    derived = refresh(summary.catalogues, workers=os.cpu_count() or 1)
     print("\nObsCore derivation")
     print("\n".join(derived.lines()))
     print(f"\ndatabase: {config.database_url()}")
@@ -204,6 +205,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("derive", help="derive ivoa.obscore from the staged headers (incremental)")
     p.add_argument("catalogues", nargs="*", help="catalogue ids (default: all staged)")
     p.add_argument("--full", action="store_true", help="recompute every file, not only changed ones")
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                   help="concurrent database backends (default: cores)")
     p.set_defaults(func=cmd_derive)
 
     p = sub.add_parser("export", help="write ivoa.obscore rows to a file")

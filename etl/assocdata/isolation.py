@@ -45,7 +45,7 @@ Design decisions (and why):
 * **Checkpoints in shared memory.**  :func:`checkpoint` (called by the task,
   e.g. with the HDU index before a risky wcslib call) writes the pickled value
   into a small shared-memory slot owned by the worker: no system call, so it
-  costs ~1 us and can be called per HDU.  When the worker dies the parent reads
+  costs 1-2 us and can be called per HDU.  When the worker dies the parent reads
   the slot, so the Crash names the last checkpoint of the task that was
   running.  Two buffers and a switch byte written last keep the value
   consistent even if the worker is killed in the middle of a write.  The same

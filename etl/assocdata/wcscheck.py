@@ -116,9 +116,11 @@ Defused (heap-dependent; a few deterministic crashes go away with them):
 6. Image arrays (iCTYPn): wcsbth()'s image-array path crashed repeatedly
    under fuzzing; they are not a unit (see above).
 
-Fuzzing this check afterwards (FUZZ_COUNT mutated image and table headers)
-found only item 1, which is no proof: the database must run wcslib only on
-headers this check accepted, with the same astropy/wcslib version.
+Fuzzing this check afterwards with 80,000 mutated headers (30,000 image
+headers, 30,000 event lists, 20,000 tables with image-array keywords) crashed
+it only on item 1 (a quarter of the image headers: the mutator likes string
+values).  That is no proof: the database must run wcslib only on headers this
+check accepted, with the same astropy/wcslib version.
 
 The real Chandra event list of the corpus (pkg-glue/events.fits) does *not*
 crash with astropy 8.0.2: ``WCS(hdr, keysel=['pixel'])`` builds one 6-axis

@@ -3,7 +3,8 @@
 The database does the work: one statement computes the rows of every file that
 needs it (``derive.derive_file`` in PL/Python, over ``derive.file_input``),
 and a handful of statements replace the old rows, all in one transaction per
-catalogue. Incremental: a file is recomputed only when its staged header hash,
+batch of catalogues (``BATCH_CATALOGUES``; workers refresh batches
+concurrently). Incremental: a file is recomputed only when its staged header hash,
 the rules version or the site settings changed since it was last derived
 (``derive.file_state``). No FITS file is opened.
 """
@@ -49,7 +50,7 @@ CREATE TEMP TABLE todo ON COMMIT DROP AS
 SELECT f.id AS file_id, f.header_hash
   FROM staging.file f
   LEFT JOIN derive.file_state s ON s.file_id = f.id
- WHERE f.catalogue = %(catalogue)s
+ WHERE f.catalogue = ANY(%(catalogues)s)
    AND f.status IN ('staged', 'partial')
    AND (%(full)s OR s.file_id IS NULL
         OR s.header_hash IS DISTINCT FROM f.header_hash
@@ -73,14 +74,14 @@ CREATE TEMP TABLE stale ON COMMIT DROP AS
 SELECT file_id FROM todo
 UNION
 SELECT p.file_id FROM derive.product p JOIN staging.file f ON f.id = p.file_id
- WHERE f.catalogue = %(catalogue)s AND f.status NOT IN ('staged', 'partial')
+ WHERE f.catalogue = ANY(%(catalogues)s) AND f.status NOT IN ('staged', 'partial')
 """
 
 # Rows whose staged file row was replaced (a changed file is re-staged under a
 # new id, and its derive.product rows went with the old one, ON DELETE CASCADE).
 _ORPHANS = """
 DELETE FROM ivoa.obscore o
- WHERE o.source_catalogue = %(catalogue)s
+ WHERE o.source_catalogue = ANY(%(catalogues)s)
    AND NOT EXISTS (SELECT 1 FROM derive.product p WHERE p.obs_publisher_did = o.obs_publisher_did)
 """
 
@@ -146,8 +147,18 @@ def rules_version() -> str:
 def refresh_catalogue(conn: psycopg.Connection, catalogue: str, *, full: bool = False,
                       summary: RefreshSummary | None = None) -> RefreshSummary:
     """Re-derive what changed in one catalogue, in one transaction (all or nothing)."""
+    return refresh_batch(conn, [catalogue], full=full, summary=summary)
+
+
+def refresh_batch(conn: psycopg.Connection, catalogues: list[str], *, full: bool = False,
+                  summary: RefreshSummary | None = None) -> RefreshSummary:
+    """Re-derive what changed in a batch of catalogues, in one transaction (all or nothing).
+
+    Batching is what makes reprocessing a collection of thousands of catalogues
+    cheap when few files changed: the fixed cost of a refresh is paid per batch.
+    """
     summary = summary or RefreshSummary()
-    params = {"catalogue": catalogue, "full": full, "rules_version": rules_version()}
+    params = {"catalogues": list(catalogues), "full": full, "rules_version": rules_version()}
     with conn.transaction():
         params["settings"] = conn.execute(_SETTINGS).fetchone()[0]
         conn.execute(_TODO, params)
@@ -168,7 +179,7 @@ def refresh_catalogue(conn: psycopg.Connection, catalogue: str, *, full: bool = 
             "WHERE h.file_id = t.file_id)), 0) FROM todo t").fetchone()
         unusable = conn.execute(
             "SELECT count(*) FROM derived WHERE doc->>'unusable' IS NOT NULL").fetchone()[0]
-    summary.catalogues.append(catalogue)
+    summary.catalogues.extend(catalogues)
     summary.files += files
     summary.hdus += int(hdus)
     summary.rows += rows
@@ -178,8 +189,17 @@ def refresh_catalogue(conn: psycopg.Connection, catalogue: str, *, full: bool = 
     return summary
 
 
+#: Catalogues per refresh transaction.
+BATCH_CATALOGUES = 100
+
+
+def _batches(names: list[str], size: int) -> list[list[str]]:
+    return [names[i:i + size] for i in range(0, len(names), size)]
+
+
 def refresh(catalogues: Iterable[str] | None = None, *, database_url: str | None = None,
-            full: bool = False, workers: int = 1) -> RefreshSummary:
+            full: bool = False, workers: int = 1,
+            batch_size: int = BATCH_CATALOGUES) -> RefreshSummary:
     """Refresh the named catalogues (default: every staged catalogue).
 
     ``workers`` > 1 refreshes catalogues concurrently on that many connections
@@ -191,24 +211,26 @@ def refresh(catalogues: Iterable[str] | None = None, *, database_url: str | None
     with psycopg.connect(url, autocommit=True) as conn:
         names = list(catalogues) if catalogues else [
             r[0] for r in conn.execute("SELECT id FROM staging.catalogue ORDER BY id")]
-        if workers <= 1 or len(names) <= 1:
+        batches = _batches(names, max(1, batch_size))
+        if workers <= 1 or len(batches) <= 1:
             summary = RefreshSummary()
-            for name in names:
-                refresh_catalogue(conn, name, full=full, summary=summary)
+            for batch in batches:
+                refresh_batch(conn, batch, full=full, summary=summary)
             summary.seconds = time.monotonic() - started
             return summary
-    summary = _refresh_parallel(names, url, full, workers)
+    summary = _refresh_parallel(batches, url, full, workers)
     summary.seconds = time.monotonic() - started
     return summary
 
 
-def _refresh_parallel(names: list[str], url: str, full: bool, workers: int) -> RefreshSummary:
+def _refresh_parallel(batches: list[list[str]], url: str, full: bool,
+                      workers: int) -> RefreshSummary:
     import queue
     import threading
 
-    todo: queue.Queue[str] = queue.Queue()
-    for name in names:
-        todo.put(name)
+    todo: queue.Queue[list[str]] = queue.Queue()
+    for batch in batches:
+        todo.put(batch)
     parts: list[RefreshSummary] = []
     errors: list[BaseException] = []
 
@@ -219,14 +241,14 @@ def _refresh_parallel(names: list[str], url: str, full: bool, workers: int) -> R
             with psycopg.connect(url, autocommit=True) as conn:
                 while not errors:
                     try:
-                        name = todo.get_nowait()
+                        batch = todo.get_nowait()
                     except queue.Empty:
                         return
-                    refresh_catalogue(conn, name, full=full, summary=part)
+                    refresh_batch(conn, batch, full=full, summary=part)
         except BaseException as exc:  # re-raised in the caller
             errors.append(exc)
 
-    threads = [threading.Thread(target=work) for _ in range(min(workers, len(names)))]
+    threads = [threading.Thread(target=work) for _ in range(min(workers, len(batches)))]
     for t in threads:
         t.start()
     for t in threads:
