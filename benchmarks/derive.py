@@ -20,19 +20,17 @@ import os
 import platform
 import shutil
 import sys
-import time
-import uuid
 from pathlib import Path
 
 import psutil
 import psycopg
 
-from assocdata import config, migrate
+from assocdata import config
 from assocdata.derive.refresh import refresh
 from assocdata.ingest import ingest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from tree import build_tree  # noqa: E402
+from tree import build_tree, fresh_database  # noqa: E402
 
 
 def main() -> None:
@@ -44,28 +42,22 @@ def main() -> None:
 
     root = config.home() / f"bench-tree-{args.n}"
     copies, n_files = build_tree(root, args.n)
-    dbname = f"assocdata_bench_{uuid.uuid4().hex[:6]}"
-    with psycopg.connect(config.database_url("postgres"), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{dbname}"')
     try:
-        migrate.upgrade(dbname)
-        url = config.database_url(dbname)
-        staged = ingest(root, database_url=url)
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute("VACUUM ANALYZE")
-        full = refresh(database_url=url, workers=args.workers)
-        with psycopg.connect(url, autocommit=True) as conn:
-            changed = conn.execute(
-                "UPDATE staging.file SET header_hash = md5(header_hash || 'changed') "
-                "WHERE id % 100 = 0 AND status IN ('staged', 'partial')").rowcount
-        incremental = refresh(database_url=url, workers=args.workers)
-        noop = refresh(database_url=url, workers=args.workers)
-        with psycopg.connect(url) as conn:
-            rows = conn.execute("SELECT count(*) FROM ivoa.obscore").fetchone()[0]
+        with fresh_database(args.keep) as url:
+            staged = ingest(root, database_url=url)
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute("VACUUM ANALYZE")
+            full = refresh(database_url=url, workers=args.workers)
+            with psycopg.connect(url, autocommit=True) as conn:
+                changed = conn.execute(
+                    "UPDATE staging.file SET header_hash = md5(header_hash || 'changed') "
+                    "WHERE id % 100 = 0 AND status IN ('staged', 'partial')").rowcount
+            incremental = refresh(database_url=url, workers=args.workers)
+            noop = refresh(database_url=url, workers=args.workers)
+            with psycopg.connect(url) as conn:
+                rows = conn.execute("SELECT count(*) FROM ivoa.obscore").fetchone()[0]
     finally:
         if not args.keep:
-            with psycopg.connect(config.database_url("postgres"), autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
             shutil.rmtree(root, ignore_errors=True)
 
     print(f"machine         {os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB, "

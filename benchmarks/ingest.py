@@ -24,18 +24,17 @@ import shutil
 import sys
 import threading
 import time
-import uuid
 from pathlib import Path
 
 import psutil
 import psycopg
 
-from assocdata import config, migrate, sample
+from assocdata import config
 from assocdata.catalogues import Catalogue, scan
 from assocdata.ingest import ingest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from tree import build_tree, warm  # noqa: E402
+from tree import build_tree, fresh_database, warm  # noqa: E402
 
 class PeakRSS:
     """Peak summed RSS of this process and its children."""
@@ -130,12 +129,7 @@ def main() -> None:
     copies, n_files = build_tree(root, args.n, args.copy, plain_only=args.plain)
     warm(root)  # both contenders read from the page cache
 
-    dbname = f"assocdata_bench_{uuid.uuid4().hex[:6]}"
-    with psycopg.connect(config.database_url("postgres"), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{dbname}"')
-    try:
-        migrate.upgrade(dbname)
-        url = config.database_url(dbname)
+    with fresh_database(args.keep) as url:
         with PeakRSS() as rss:
             summary = ingest(root, database_url=url, workers=args.workers)
         hdus_s = summary.hdus / summary.seconds
@@ -145,10 +139,6 @@ def main() -> None:
         with psycopg.connect(url) as conn:
             size = conn.execute("SELECT pg_size_pretty(pg_total_relation_size('staging.hdu'))"
                                 ).fetchone()[0]
-    finally:
-        if not args.keep:
-            with psycopg.connect(config.database_url("postgres"), autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
     if not args.keep:
         shutil.rmtree(root, ignore_errors=True)
 

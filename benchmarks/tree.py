@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from assocdata import sample
+import psycopg
+
+from assocdata import config, migrate, sample
 
 CORPUS_HDUS = 173  # HDUs of the 68 files of the dev corpus
 
@@ -60,3 +65,18 @@ def warm(root: Path) -> None:
             with path.open("rb") as fh:
                 while fh.read(1 << 20):
                     pass
+
+
+@contextmanager
+def fresh_database(keep: bool = False) -> Iterator[str]:
+    """A new, migrated database in the configured server; yields its URL; dropped after."""
+    dbname = f"assocdata_bench_{uuid.uuid4().hex[:6]}"
+    with psycopg.connect(config.database_url("postgres"), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{dbname}"')
+    try:
+        migrate.upgrade(dbname)
+        yield config.database_url(dbname)
+    finally:
+        if not keep:
+            with psycopg.connect(config.database_url("postgres"), autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')

@@ -12,7 +12,6 @@ headers are made up and claim nothing about real-world files.
 from __future__ import annotations
 
 import dataclasses
-import types
 from functools import lru_cache
 
 import numpy as np

@@ -409,7 +409,21 @@ def test_sip_cards_are_kept_only_where_wcslib_copes(corpus: Path) -> None:
     assert world == pytest.approx(expected, abs=1e-8)
     # A one-axis spectrum with a stray SIP coefficient: the coefficient is left out.
     data = wcscheck.header_bytes(crash_file("spectrum_sip_coefficient.hdr")[1])
-    assert b"A_0_2" in data and b"A_0_2" not in wcscheck._safe_sip(data)
+    assert b"A_0_2" in data and b"A_0_2" not in wcscheck._safe_distortions(data)
+
+
+def test_partly_malformed_dss_is_left_out_not_misread(corpus: Path) -> None:
+    """wcslib would apply the plate solution with PLTDECD rejected: 4 degrees off, silently."""
+    header = fits.getheader(corpus / "astropy-data/HorseHead.fits")
+    good = wcscheck.prepare_wcsprm(header.tostring(), WcsUnit("image", -1))
+    header["PLTDECD"] = "2"  # a string: wcspih() rejects this one card, keeps the others
+    keywords, text, xtension = from_header(header)
+    assert check_wcs(keywords, text, xtension) == ("ok", None)
+    linear = wcscheck.prepare_wcsprm(text, WcsUnit("image", -1))  # the group was left out
+    pixel = np.array([[446.0, 447.0]])
+    ra, dec = linear.p2s(pixel, 1)["world"][0]
+    ra0, dec0 = good.p2s(pixel, 1)["world"][0]
+    assert abs(dec - dec0) < 1e-4 and abs(ra - ra0) < 1e-4  # the linear WCS, not a wrong plate
 
 
 @pytest.mark.timeout(300)

@@ -109,9 +109,13 @@ Defused (heap-dependent; a few deterministic crashes go away with them):
 5. Distortions.  A repeated Paper IV record (``DQ2 = 'NAXES: 2'`` twice)
    aborts wcspih() (glibc heap check); SIP next to a DPja record, or SIP in
    a WCS of fewer than two axes (a spectrum with a stray ``A_0_2``), writes
-   past its arrays.  Hence no Paper IV distortion functions (DPja, DQia, CPDISja, ...:
-   rare in archives, sub-pixel corrections a footprint does not need), and
-   no SIP cards unless the primary WCS has two axes.  SIP, TPV and DSS
+   past its arrays.  Hence no Paper IV distortion functions (DPja, DQia,
+   CPDISja, ...: rare in archives, sub-pixel corrections a footprint does
+   not need), and no SIP cards unless the primary WCS has two axes.  Not a
+   crash but as bad: a SIP or DSS group mixing well-typed cards with
+   malformed ones is applied by wcspih() with defaults for the rejected cards
+   (HorseHead.fits with ``PLTDECD = '2'`` lands 4 degrees away), so such a
+   group is left out and the linear WCS is used.  SIP, TPV and DSS
    otherwise stay.
 6. Image arrays (iCTYPn): wcsbth()'s image-array path crashed repeatedly
    under fuzzing; they are not a unit (see above).
@@ -167,7 +171,14 @@ _MAX_CORNER_AXES = 6
 #: Most axes a WCS may have (wcslib's own limit on axis numbers in keywords).
 _MAX_AXES = 99
 _INTEGER_CARD = re.compile(rb"([A-Z0-9 ]{8})= *([+-]?[0-9]{1,18})\b")
-_SIP_CARD = re.compile(rb"(?:A|B|AP|BP)_(?:[0-9]{1,2}_[0-9]{1,2}|ORDER|DMAX) ")
+_SIP_CARD = re.compile(rb"(?:A|B|AP|BP)_(?:[0-9]{1,2}_[0-9]{1,2}|ORDER|DMAX) *=")
+# group 1: the DSS keywords with a string value
+_DSS_CARD = re.compile(rb"(PLTDECSN|PLATEID )|(?:CNPIX[12]  |PPO[1-6]    |XPIXELSZ|YPIXELSZ"
+                       rb"|PLTRA[HMS]  |PLTDEC[DMS] |AMD[XY][1-9][0-9]? )")
+_DSS_PREFIXES = (b"CNPIX", b"PPO", b"XPIXELSZ", b"YPIXELSZ", b"PLT", b"PLATEID", b"AMDX", b"AMDY")
+_NUMBER_CARD = re.compile(rb"[ -~]{8}= *[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[EDed][+-]?[0-9]+)? *(?:/.*)?",
+                          re.S)
+_STRING_CARD = re.compile(rb"[ -~]{8}= *'(?:[^']|'')*' *(?:/.*)?", re.S)
 _TFIELDS_CARD = re.compile(rb"TFIELDS = *([+-]?[0-9]{1,12})")  # as wcsbth() reads it
 # Table-form keywords with their column numbers (for TPn_ka/TCn_ka both n and k).
 _TABLE_COLUMN_CARD = re.compile(
@@ -329,25 +340,57 @@ def build_wcsprm(header: str | bytes, keysel: int = IMAGE_KEYSEL, *,
         raise ValueError(f"keysel must be IMAGE_KEYSEL or WCSHDR_PIXLIST, not {keysel}")
     data = header if isinstance(header, bytes) else header_bytes(header, key, keysel)
     _refuse_excessive_axes(data, keysel)
-    data = _safe_sip(data) if keysel == IMAGE_KEYSEL else _safe_columns(data)
+    data = _safe_distortions(data) if keysel == IMAGE_KEYSEL else _safe_columns(data)
     return Wcsprm(header=data, key=key, relax=True, keysel=keysel,
                   colsel=list(colsel) if colsel else None, warnings=False)
 
 
-def _safe_sip(data: bytes) -> bytes:
-    """Leave out the SIP cards when the primary WCS has fewer than two axes (item 4).
+def _safe_distortions(data: bytes) -> bytes:
+    """Leave out SIP or DSS cards where wcspih() would misread them silently (items 1, 5).
 
-    wcspih() turns SIP coefficients into distortion records for axes 1 and 2;
-    in a WCS of one axis (a spectrum with a stray ``A_0_2``) it writes past
-    its arrays, and whether that crashes depends on the heap.  The WCS is then
-    read without the SIP polynomial, which needs two axes anyway.
+    wcspih() translates SIP (A_p_q, B_p_q, AP_p_q, BP_p_q, A_ORDER, ...) and
+    the DSS plate solution (PLTRAH, PLTDECD, AMDXm, CNPIX1, ...) itself:
+
+    - a group mixing well-typed cards with cards whose value has the wrong
+      type (``PLTDECD = '-2'`` next to a full plate solution) is applied
+      without the rejected cards, i.e. with defaults (a plate centre at
+      declination 0): a wrong position that no check would notice, so the
+      whole group is left out and the linear WCS is used;
+    - SIP in a primary WCS of fewer than two axes writes past wcspih()'s
+      arrays (heap-dependent): the SIP cards are left out;
+    - a group whose cards are *all* of the wrong type crashes wcspih(), every
+      time (item 1): left alone, the pre-check reports it.
     """
-    if b"A_" not in data and b"B_" not in data and b"P_" not in data:
-        return data  # the common case, found at memchr speed
-    sip = {m.start() for m in _SIP_CARD.finditer(data) if m.start() % 80 == 0}
-    if not sip or _primary_axes(data) >= 2:
+    sip = [pos for prefix in (b"A_", b"B_", b"AP_", b"BP_") for pos in _card_starts(data, prefix)
+           if _SIP_CARD.match(data, pos)]
+    dss = [(pos, m) for prefix in _DSS_PREFIXES for pos in _card_starts(data, prefix)
+           if (m := _DSS_CARD.match(data, pos))]
+    if not sip and not dss:
         return data
-    return b"".join(data[i:i + 80] for i in range(0, len(data), 80) if i not in sip)
+    drop: set[int] = set()
+    if sip:
+        good = [bool(_NUMBER_CARD.fullmatch(data, pos, pos + 80)) for pos in sip]
+        if (any(good) and not all(good)) or _primary_axes(data) < 2:
+            drop.update(sip)
+    if dss:
+        good = [bool((_STRING_CARD if m.group(1) else _NUMBER_CARD).fullmatch(data, pos, pos + 80))
+                for pos, m in dss]
+        if any(good) and not all(good):
+            drop.update(pos for pos, _ in dss)
+    if not drop:
+        return data
+    return b"".join(data[i:i + 80] for i in range(0, len(data), 80) if i not in drop)
+
+
+def _card_starts(data: bytes, prefix: bytes) -> list[int]:
+    """Offsets of the cards whose keyword begins with ``prefix`` (bytes.find: memchr speed)."""
+    found = []
+    pos = data.find(prefix)
+    while pos >= 0:
+        if pos % 80 == 0:
+            found.append(pos)
+        pos = data.find(prefix, pos + 1)
+    return found
 
 
 def _safe_columns(data: bytes) -> bytes:
@@ -386,8 +429,9 @@ def _safe_columns(data: bytes) -> bytes:
 def _primary_axes(data: bytes) -> int:
     """The number of axes wcspih() will give the primary WCS (no alternate letter)."""
     n = 0
-    for m in _PRIMARY_AXIS_CARD.finditer(data):
-        if m.start() % 80:
+    for i in range(0, len(data), 80):
+        m = _PRIMARY_AXIS_CARD.match(data, i)  # anchored at the card: no scanning
+        if m is None:
             continue
         if m.group(1):  # NAXIS / WCSAXES = value
             n = max(n, int(m.group(2)) if len(m.group(2)) < 4 else 0)

@@ -14,6 +14,7 @@ keywords or columns read and the rule id): the per-cell provenance that
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +22,25 @@ from typing import Any
 #: Bumped when any rule changes what it produces: rows derived under another
 #: version are recomputed by the next refresh.
 RULES_VERSION = "2026.11.23-1"
+
+
+def keyword_number(value: Any) -> float | None:
+    """A finite number from a staged keyword value (numeric strings too, 'D' exponents), else None.
+
+    Booleans are not numbers here (T/F keywords are flags).
+    """
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float)):
+        x = float(value)
+    elif isinstance(value, str):
+        try:
+            x = float(value.strip().replace("D", "E").replace("d", "e"))
+        except ValueError:
+            return None
+    else:
+        return None
+    return x if math.isfinite(x) else None
 
 
 @dataclass(slots=True)

@@ -132,9 +132,10 @@ SELECT d.file_id, (d.doc->>'hdu')::int, NULL, NULL, 'unusable', 'error', d.doc->
 
 _FILE_STATE = """
 INSERT INTO derive.file_state (file_id, header_hash, rules_version, settings_hash, n_products)
-SELECT t.file_id, t.header_hash, %(rules_version)s, md5(%(settings)s),
-       (SELECT count(*) FROM derived d WHERE d.file_id = t.file_id AND d.doc ? 'values')
+SELECT t.file_id, t.header_hash, %(rules_version)s, md5(%(settings)s), coalesce(c.n, 0)
   FROM todo t
+  LEFT JOIN (SELECT file_id, count(*) AS n FROM derived WHERE doc ? 'values' GROUP BY file_id) c
+       USING (file_id)
 """
 
 
@@ -162,8 +163,10 @@ def refresh_batch(conn: psycopg.Connection, catalogues: list[str], *, full: bool
     with conn.transaction():
         params["settings"] = conn.execute(_SETTINGS).fetchone()[0]
         conn.execute(_TODO, params)
+        conn.execute("ANALYZE todo")  # temp tables have no statistics otherwise
         conn.execute(_DERIVE, params)
         conn.execute(_STALE, params)
+        conn.execute("ANALYZE derived; ANALYZE stale")
         removed_before = conn.execute(
             "SELECT count(*) FROM derive.product WHERE file_id IN (SELECT file_id FROM stale) "
             "AND file_id NOT IN (SELECT file_id FROM todo) AND published").fetchone()[0]

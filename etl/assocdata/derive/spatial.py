@@ -45,7 +45,7 @@ import numpy as np
 from .. import wcscheck
 from ..obscore.schema import MAX_CIRCLE_RADIUS, circle_to_spoly
 from ..obscore.schema import load as schema_load
-from .context import Derivation, HDUContext, RuleConfig
+from .context import keyword_number, Derivation, HDUContext, RuleConfig
 
 __all__ = ["COLUMNS", "derive_spatial", "icrs_from", "parse_angle"]
 
@@ -581,20 +581,7 @@ def _ctypes(keywords: dict[str, Any], key: str = " ") -> dict[int, str]:
     return out
 
 
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        v = float(value)
-    elif isinstance(value, str):
-        try:
-            v = float(value.strip().replace("D", "E").replace("d", "e"))
-        except ValueError:
-            return None
-    else:
-        return None
-    return v if math.isfinite(v) else None
-
+_number = keyword_number  # one implementation: derive.context
 
 def _wcs_sources(keywords: dict[str, Any], axes: Sequence[int], key: str,
                  naxis_prefix: str | None) -> tuple[str, ...]:

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from .context import Derivation, HDUContext, RuleConfig
+from .context import keyword_number, Derivation, HDUContext, RuleConfig
 
 __all__ = ["derive_spectral", "LAMBDA_MIN", "LAMBDA_MAX", "air_to_vacuum"]
 
@@ -383,18 +383,7 @@ def _doppler_to_metres(code: str, v: float, restfrq: float, restwav: float) -> f
 # Small helpers
 # ======================================================================================
 
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        if isinstance(value, str):
-            try:
-                value = float(value.strip().replace("D", "E").replace("d", "e"))
-            except ValueError:
-                return None
-        else:
-            return None
-    value = float(value)
-    return value if math.isfinite(value) else None
-
+_number = keyword_number  # one implementation: derive.context
 
 def _int(value: Any) -> int | None:
     n = _number(value)

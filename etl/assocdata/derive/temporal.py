@@ -48,7 +48,7 @@ from typing import Any
 
 import erfa
 
-from .context import Derivation, HDUContext, RuleConfig
+from .context import keyword_number, Derivation, HDUContext, RuleConfig
 
 __all__ = [
     "MJD_MAX", "MJD_MIN", "TIME_SCALE", "derive_temporal", "mjd_from_calendar", "parse_date",
@@ -286,21 +286,7 @@ def parse_time_of_day(text: Any) -> float | None:
     return _day_fraction(m.group(1), m.group(2), m.group(3)) if m else None
 
 
-def _num(value: Any) -> float | None:
-    """A finite number from a keyword value (numeric strings too), else None."""
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, (int, float)):
-        x = float(value)
-    elif isinstance(value, str):
-        try:
-            x = float(value.strip().replace("D", "E").replace("d", "e"))
-        except ValueError:
-            return None
-    else:
-        return None
-    return x if math.isfinite(x) else None
-
+_num = keyword_number  # one implementation: derive.context
 
 # --- Units -------------------------------------------------------------------------
 
