@@ -71,7 +71,7 @@ def catalogue_of(entry: CorpusFile) -> str:
 def _readme(catalogue: str, entries: list[CorpusFile]) -> str:
     """A ReadMe in the spirit of VizieR's: title, description, file index, licences."""
     lines = [
-        f"{catalogue:<16}Associated data sample: {catalogue.split('/')[-1]}  (assocdata demo)",
+        f"{catalogue:<16} Associated data sample: {catalogue.split('/')[-1]}  (assocdata demo)",
         "=" * 80,
         "Real FITS files and headers from the assocdata dev corpus, as published by",
         "their observatories and projects (origins below). Arranged by assocdata as",
