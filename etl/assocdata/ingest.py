@@ -78,7 +78,7 @@ class IngestSummary:
             f"warnings        {self.warnings} (read by tolerating non-standard FITS)",
         ]
         for cls, n in sorted(self.reject_classes.items(), key=lambda kv: -kv[1]):
-            out.append(f"  {cls:<22}{n}")
+            out.append(f"  {cls:<30}{n}")
         if self.rejects or self.warnings:
             out.append(
                 "rejects: SELECT * FROM staging.reject ORDER BY rejected_at DESC  "
