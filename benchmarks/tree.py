@@ -54,7 +54,8 @@ def build_tree(root: Path, n_hdus: int, copy: bool = False,
                 else:
                     os.link(src, dst)
             files += 1
-        (cat / "ReadMe").write_text(f"benchmark copy {k} of the dev corpus\n")
+        # first line as VizieR writes it: the catalogue id, a blank, the title
+        (cat / "ReadMe").write_text(f"BENCH/C{k:05d}  Benchmark copy {k} of the dev corpus\n")
     return copies, files
 
 
