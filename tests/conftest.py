@@ -6,6 +6,7 @@ server), migrated with Alembic to head, and dropped at the end of the run.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import uuid
@@ -62,6 +63,28 @@ def db(db_url: str):
 def empty_staging(db) -> None:
     """Tests that count rows start from empty staging tables."""
     db.execute(f"TRUNCATE {', '.join(STAGING_TABLES)} CASCADE")
+
+
+@contextlib.contextmanager
+def scratch_database(prefix: str):
+    """A new database with pg_sphere only (no migrations), dropped afterwards; yields its URL.
+
+    For tests of one SQL concern that must not touch the migrated test database.
+    """
+    from assocdata import pgsphere
+
+    name = f"scratch_{prefix}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    with psycopg.connect(_admin_url(), autocommit=True) as conn:
+        conn.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(name)))
+    try:
+        url = config.database_url(name)
+        with psycopg.connect(url, autocommit=True) as conn:
+            pgsphere.create_extension(conn)
+        yield url
+    finally:
+        with psycopg.connect(_admin_url(), autocommit=True) as conn:
+            conn.execute(psycopg.sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                psycopg.sql.Identifier(name)))
 
 
 @pytest.fixture(scope="session")

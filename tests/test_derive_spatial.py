@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
-import uuid
 from pathlib import Path
 
 import numpy as np
@@ -31,9 +29,9 @@ from astropy.coordinates import (
     SkyCoord,
     Supergalactic,
 )
-from psycopg import sql
+from conftest import scratch_database
 
-from assocdata import config, pgsphere, wcscheck
+from assocdata import wcscheck
 from assocdata.derive import spatial
 from assocdata.derive.context import Derivation, HDUContext, RuleConfig
 from assocdata.derive.fromfile import contexts_from_file
@@ -112,24 +110,9 @@ def image(n1, n2, ctype1, ctype2, crval1, crval2, cdelt, crpix1=None, crpix2=Non
 
 @pytest.fixture(scope="module")
 def pg():
-    """A scratch database with pg_sphere (scratch_spatial_<pid>_<hex>), dropped afterwards."""
-    name = f"scratch_spatial_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = config.database_url("postgres")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        with psycopg.connect(config.database_url(name), autocommit=True) as conn:
-            patched = conn.execute(
-                "SELECT 1 FROM pg_available_extension_versions WHERE name = 'pg_sphere' "
-                "AND version = %s", (pgsphere.PATCHED_VERSION,)).fetchone()
-            version = sql.SQL(" VERSION {}").format(sql.Literal(pgsphere.PATCHED_VERSION)) \
-                if patched else sql.SQL("")
-            conn.execute(sql.SQL("CREATE EXTENSION pg_sphere") + version)
-            yield conn
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                sql.Identifier(name)))
+    """A scratch database with pg_sphere, dropped afterwards."""
+    with scratch_database("spatial") as url, psycopg.connect(url, autocommit=True) as conn:
+        yield conn
 
 
 def pg_check(pg, out: Derivation) -> tuple[bool, float]:

@@ -14,9 +14,10 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from conftest import scratch_database
 from psycopg import errors, sql
 
-from assocdata import config, pgsphere
+from assocdata import config
 from assocdata.obscore import schema
 
 REFERENCE = Path(os.environ.get(
@@ -183,27 +184,10 @@ def test_range_notation():
 @pytest.fixture(scope="module")
 def scratch_url():
     """A scratch database with pg_sphere and the generated DDL; dropped afterwards."""
-    name = f"scratch_schema_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = config.database_url("postgres")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        url = config.database_url(name)
+    with scratch_database("schema") as url:
         with psycopg.connect(url, autocommit=True) as conn:
-            # The packaged default version of pg_sphere cannot be created on this
-            # server (see assocdata/pgsphere.py): use the corrected one when present.
-            patched = conn.execute(
-                "SELECT 1 FROM pg_available_extension_versions WHERE name = 'pg_sphere' "
-                "AND version = %s", (pgsphere.PATCHED_VERSION,)).fetchone()
-            version = sql.SQL(" VERSION {}").format(sql.Literal(pgsphere.PATCHED_VERSION)) \
-                if patched else sql.SQL("")
-            conn.execute(sql.SQL("CREATE EXTENSION pg_sphere") + version)
             conn.execute(schema.create_table_sql())
         yield url
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                sql.Identifier(name)))
 
 
 @pytest.fixture

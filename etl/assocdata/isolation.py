@@ -552,16 +552,8 @@ class IsolatedPool:
         for w in self._live():
             if w.process.is_alive():
                 w.process.kill()
-        for i, w in enumerate(self._pool):
-            if w is None:
-                continue
-            w.process.join(5.0)
-            w.conn.close()
-            try:
-                w.process.close()
-            except ValueError:
-                pass
-            self._pool[i] = None
+        for w in self._live():
+            self._reap(w)
         if self._lifeline is not None:
             for end in self._lifeline:
                 end.close()
@@ -859,6 +851,16 @@ class IsolatedPool:
             return Crash("signal", f"worker killed by {name} (signal {-code}){excerpt}", ckpt)
         return Crash("exit", f"worker exited with code {code} during the task{excerpt}", ckpt)
 
+    def _reap(self, w: _Worker) -> None:
+        """Wait for a (killed or exiting) worker and release its slot."""
+        w.process.join(5.0)
+        w.conn.close()
+        try:
+            w.process.close()
+        except ValueError:  # still running after the join: nothing more to do
+            pass
+        self._pool[w.index] = None
+
     def _remove_fault_file(self, w: _Worker) -> None:
         try:
             os.unlink(w.fault_path)
@@ -872,14 +874,8 @@ class IsolatedPool:
         for w in self._live():
             if w.queue:
                 w.process.kill()
-                w.process.join(5.0)
-                w.conn.close()
-                try:
-                    w.process.close()
-                except ValueError:
-                    pass
+                self._reap(w)
                 self._remove_fault_file(w)
-                self._pool[w.index] = None
                 self._spawn(w.index)
 
 

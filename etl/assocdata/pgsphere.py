@@ -104,3 +104,20 @@ def install(ext_dir: Path | None = None) -> Path | None:
     tmp.chmod(0o644)
     tmp.replace(target)
     return target
+
+
+def create_extension(conn) -> str:
+    """``CREATE EXTENSION IF NOT EXISTS pg_sphere`` at our corrected version when the server
+    has it, else at the server's default; returns the version created.
+
+    ``conn`` is a psycopg connection (the migration passes its driver connection).
+    """
+    patched = conn.execute(
+        "SELECT 1 FROM pg_available_extension_versions WHERE name = 'pg_sphere' AND version = %s",
+        (PATCHED_VERSION,),
+    ).fetchone()
+    if patched:
+        conn.execute(f"CREATE EXTENSION IF NOT EXISTS pg_sphere VERSION '{PATCHED_VERSION}'")
+    else:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS pg_sphere")
+    return conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'pg_sphere'").fetchone()[0]

@@ -13,14 +13,13 @@ from pathlib import Path
 
 from .. import cards, columns, fitsfile, wcscheck
 from .context import HDUContext
+from .rules import contexts_from_staged
 
 
 def contexts_from_file(path: str | os.PathLike[str], catalogue: str = "TEST/catalogue",
                        relpath: str | None = None) -> list[HDUContext]:
     path = Path(path)
     raws, _digest, _problems = fitsfile.read_headers(path)
-    out: list[HDUContext] = []
-    primary: dict = {}
     with columns.open_data(path) as source:
         records = []
         for raw in raws:
@@ -31,16 +30,12 @@ def contexts_from_file(path: str | os.PathLike[str], catalogue: str = "TEST/cata
                                            keywords=record.keywords, data_offset=raw.data_offset,
                                            data_size=raw.data_size, source=source)
             records.append(record)
-    for raw, record in zip(raws, records):
-        status, _msg = wcscheck.check_wcs(record.keywords, raw.text, record.xtension)
-        if raw.index == 0:
-            primary = record.keywords
-        out.append(HDUContext(
-            catalogue=catalogue, relpath=relpath or path.name, hdu=raw.index,
-            keywords=record.keywords, header_text=raw.text, xtension=record.xtension,
-            extname=record.extname, bitpix=record.bitpix, naxis=list(record.naxis),
-            columns=[c.as_json() for c in record.columns], wcs_status=status,
-            primary=primary if raw.index else {}, file_size=path.stat().st_size,
-            n_hdus=len(raws),
-        ))
-    return out
+    # The same JSON shape as derive.file_input, through the same constructor as
+    # the database path: tests see exactly the contexts PL/Python sees.
+    staged = [{
+        "hdu": raw.index, "xtension": record.xtension, "extname": record.extname,
+        "bitpix": record.bitpix, "naxis": list(record.naxis), "keywords": record.keywords,
+        "header": raw.text, "columns": [c.as_json() for c in record.columns] or None,
+        "wcs_status": wcscheck.check_wcs(record.keywords, raw.text, record.xtension)[0],
+    } for raw, record in zip(raws, records)]
+    return contexts_from_staged(catalogue, relpath or path.name, staged, path.stat().st_size)
