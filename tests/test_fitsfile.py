@@ -20,6 +20,7 @@ from assocdata.cards import parse_header, to_hdu_record
 from assocdata.fitsfile import (
     BLOCK_SIZE,
     FITSReadError,
+    inflate,
     is_candidate,
     read_headers,
 )
@@ -378,3 +379,30 @@ def test_gzip_crc_error_after_last_hdu(tmp_path: Path) -> None:
     assert len(headers) == 7
     assert [(p.error_class, p.hdu) for p in problems] == [("bad-gzip", None)]
     assert "CRC" in problems[0].message
+
+
+GZIP_ENTRIES = [e for e in ENTRIES if _path(e).read_bytes()[:2] == b"\x1f\x8b"] if ENTRIES else []
+
+
+@pytest.mark.parametrize("entry", GZIP_ENTRIES, ids=lambda e: e["id"])
+def test_one_decompression_reads_the_same_headers_as_the_stream(entry: dict[str, str]) -> None:
+    whole = inflate(_path(entry))
+    assert whole == _stream_bytes(_path(entry))
+    assert read_headers(_path(entry), whole) == read_headers(_path(entry))
+
+
+def test_inflate_leaves_plain_files_and_every_broken_stream_to_the_streaming_reader(
+        tmp_path: Path) -> None:
+    """A corrupt stream is reported by the streaming reader, exactly as before."""
+    good = _path(BY_ID["dev018"]).read_bytes()
+    assert inflate(_path(BY_ID["dev021"])) is None  # not gzip
+    cases = {
+        "crc.fits.gz": good[:-6] + bytes([good[-6] ^ 0xFF]) + good[-5:],
+        "cut.fits.gz": good[: len(good) // 2],
+        "garbage.fits.gz": b"\x1f\x8b" + b"not a deflate stream" * 20,
+        "two-members.fits.gz": good + gzip.compress(b"more"),
+    }
+    for name, data in cases.items():
+        (tmp_path / name).write_bytes(data)
+        assert inflate(tmp_path / name) is None, name
+    assert inflate(_path(BY_ID["dev018"]), limit=1000) is None  # too large to hold whole

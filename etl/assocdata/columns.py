@@ -270,7 +270,8 @@ class DataSource:
       so offsets agree (multi-member streams included).
     """
 
-    def __init__(self, path: str | PathLike[str], max_decompressed: int = MAX_DECOMPRESSED) -> None:
+    def __init__(self, path: str | PathLike[str], max_decompressed: int = MAX_DECOMPRESSED,
+                 decompressed: bytes | None = None) -> None:
         self.path = os.fspath(path)
         self.max_decompressed = max_decompressed
         #: None until opened; then whether the file is gzip-compressed.
@@ -283,6 +284,8 @@ class DataSource:
         self._have = 0
         self._error: str | None = None  # why the file cannot be (further) read
         self._closed = False
+        #: the whole decompressed content, given by the caller (fitsfile.inflate)
+        self._whole = decompressed
 
     def __enter__(self) -> DataSource:
         return self
@@ -296,6 +299,7 @@ class DataSource:
         self._unmap()
         self._gz = None
         self._buf = bytearray()
+        self._whole = None
         self._have = 0
         if self._file is not None:
             self._file.close()
@@ -315,6 +319,12 @@ class DataSource:
         if self.compressed is None:
             self._open()
         end = offset + size
+        if self._whole is not None:
+            if end > len(self._whole):  # (the header reader never gives such an HDU)
+                if end > self.max_decompressed:
+                    raise ColumnDataError(self._beyond(end))
+                raise ColumnDataError(self._short(offset, size, len(self._whole)))
+            return self._whole, offset
         if self.compressed:
             self._inflate(end)
             if self._have < end:
@@ -365,6 +375,9 @@ class DataSource:
                 f"{have}{why}")
 
     def _open(self) -> None:
+        if self._whole is not None:
+            self.compressed = True
+            return
         try:
             f = open(self.path, "rb", buffering=0)  # noqa: SIM115 (closed by close())
         except OSError as exc:
@@ -382,14 +395,16 @@ class DataSource:
             self._file, self.compressed = None, None
             raise ColumnDataError(f"cannot read the file: {exc.strerror or exc}") from None
 
+    def _beyond(self, end: int) -> str:
+        return (f"the data ends at byte {end} of the decompressed stream, beyond the "
+                f"{self.max_decompressed} bytes a gzip file may be decompressed to")
+
     def _inflate(self, end: int) -> None:
         """Decompress until ``end`` bytes are there (or the stream ends / breaks)."""
         if end <= self._have or self._gz is None:
             return
         if end > self.max_decompressed:
-            raise ColumnDataError(
-                f"the data ends at byte {end} of the decompressed stream, beyond the "
-                f"{self.max_decompressed} bytes a gzip file may be decompressed to")
+            raise ColumnDataError(self._beyond(end))
         while self._have < end:
             want = min(max(end, self._have + _INFLATE_CHUNK), self.max_decompressed)
             if want > len(self._buf):
@@ -410,9 +425,15 @@ class DataSource:
             self._have += n
 
 
-def open_data(path: str | PathLike[str], *, max_decompressed: int = MAX_DECOMPRESSED) -> DataSource:
-    """A :class:`DataSource` for ``path`` (a context manager); opens nothing yet."""
-    return DataSource(path, max_decompressed)
+def open_data(path: str | PathLike[str], *, max_decompressed: int = MAX_DECOMPRESSED,
+              decompressed: bytes | None = None) -> DataSource:
+    """A :class:`DataSource` for ``path`` (a context manager); opens nothing yet.
+
+    ``decompressed``: the whole content of a gzip file, already decompressed
+    by :func:`assocdata.fitsfile.inflate` for the header reader: no second
+    decompression.
+    """
+    return DataSource(path, max_decompressed, decompressed)
 
 
 # --------------------------------------------------------------------------

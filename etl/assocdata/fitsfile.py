@@ -64,6 +64,10 @@ SKIP_CHUNK = 1 << 20
 MAX_HEADER_BLOCKS = 10_000
 #: Text header files larger than this are not headers.
 MAX_TEXT_HEADER = 64 << 20
+#: gzip files that decompress to at most this many bytes are decompressed
+#: whole, once, in memory (:func:`inflate`), and that one buffer serves both
+#: the header reader and the column reader; larger ones are streamed.
+INFLATE_WHOLE_MAX = 128 << 20
 
 FITS_SUFFIXES = (
     ".fits", ".fit", ".fts", ".fits.gz", ".fit.gz", ".fts.gz", ".fz",
@@ -172,6 +176,60 @@ class _PlainSource:
         return _read_full(self.f, MAX_TEXT_HEADER + 1)
 
 
+class _MemorySource:
+    """A file already decompressed in memory (see :func:`inflate`)."""
+
+    compressed = True
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def read(self, offset: int, n: int) -> bytes:
+        return self.data[offset:offset + n]
+
+    def available(self, offset: int, n: int) -> int:
+        return max(0, min(n, len(self.data) - offset))
+
+    def read_all(self) -> bytes:
+        return self.data[:MAX_TEXT_HEADER + 1]
+
+
+def inflate(path: str | os.PathLike[str], limit: int = INFLATE_WHOLE_MAX) -> bytes | None:
+    """The whole decompressed content of a gzip file, if it is valid and small enough.
+
+    Why: a gzip file must be decompressed to find its headers, and again for
+    the spectral/temporal column ranges; decompressing it once, in one zlib
+    call (which also checks the CRC and length in C), roughly halves its cost.
+    Returns None (the caller then streams the file, as before) when the file
+    is not gzip, cannot be read, is a multi-member stream or has bytes after
+    its member, is corrupt or truncated, or would decompress to more than
+    ``limit`` bytes: every error is left to the streaming reader, so that
+    corrupt files are reported exactly as they always were.
+    """
+    try:
+        with open(path, "rb", buffering=0) as f:
+            if _read_full(f, 2) != _GZIP_MAGIC:
+                return None
+            size = os.fstat(f.fileno()).st_size
+            if size > limit:
+                return None
+            f.seek(0)
+            packed = _read_full(f, size)
+    except OSError:
+        return None
+    # ISIZE (the length modulo 2**32) is only a hint: decompression stops at limit anyway.
+    if len(packed) < 18 or int.from_bytes(packed[-4:], "little") > limit:
+        return None
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)  # gzip wrapper: CRC and ISIZE checked
+    try:
+        data = inflater.decompress(packed, limit + 1)
+    except zlib.error:
+        return None
+    if not inflater.eof or inflater.unused_data or len(data) > limit:
+        return None
+    return data
+
+
 class _GzipSource:
     """A gzip stream, read forward; skipping means decompress-and-discard."""
 
@@ -206,6 +264,9 @@ class _GzipSource:
         return self.gz.read(MAX_TEXT_HEADER + 1)
 
 
+_Source = _PlainSource | _GzipSource | _MemorySource
+
+
 def _read_full(f: BinaryIO, n: int) -> bytes:
     """Read n bytes (fewer only at end of file) from an unbuffered file."""
     data = f.read(n)
@@ -236,15 +297,24 @@ class _Stop(Exception):
         self.keyword = keyword
 
 
-def read_headers(path: str | os.PathLike[str]) -> tuple[list[RawHeader], str, list[Problem]]:
+def read_headers(path: str | os.PathLike[str], decompressed: bytes | None = None
+                 ) -> tuple[list[RawHeader], str, list[Problem]]:
     """Every header of a FITS file (or header text file), and what went wrong.
 
+    ``decompressed``: the file's content from :func:`inflate`, for a gzip file
+    that the caller also hands to :func:`assocdata.columns.open_data` (one
+    decompression for both).
     Returns the headers in file order, the hex blake2b digest (16 bytes) of all
     the header bytes read (whole 2880-byte blocks, padding included; for a
     text header file, its whole decompressed content), and the problems met
     after at least one good HDU.  Raises :class:`FITSReadError` when nothing
     usable can be read.
     """
+    if decompressed is not None:
+        source: _Source = _MemorySource(decompressed)
+        if is_header_file(path):
+            return _read_text_headers(source)
+        return _read_fits(source)
     try:
         f = open(path, "rb", buffering=0)
     except OSError as exc:
@@ -256,7 +326,7 @@ def read_headers(path: str | os.PathLike[str]) -> tuple[list[RawHeader], str, li
                 raise FITSReadError("empty", "empty file (0 bytes)")
             gzipped = _read_full(f, 2) == _GZIP_MAGIC
             f.seek(0)
-            source: _PlainSource | _GzipSource = _GzipSource(f) if gzipped else _PlainSource(f, size)
+            source = _GzipSource(f) if gzipped else _PlainSource(f, size)
             if is_header_file(path):
                 return _read_text_headers(source)
             return _read_fits(source)
@@ -270,7 +340,7 @@ def read_headers(path: str | os.PathLike[str]) -> tuple[list[RawHeader], str, li
             raise FITSReadError("io-error", f"read error: {exc.strerror or exc}") from None
 
 
-def _read_fits(src: _PlainSource | _GzipSource) -> tuple[list[RawHeader], str, list[Problem]]:
+def _read_fits(src: _Source) -> tuple[list[RawHeader], str, list[Problem]]:
     headers: list[RawHeader] = []
     problems: list[Problem] = []
     digest = hashlib.blake2b(digest_size=16)
@@ -308,7 +378,7 @@ def _padded(size: int) -> int:
     return -(-size // BLOCK_SIZE) * BLOCK_SIZE
 
 
-def _read_hdu(src: _PlainSource | _GzipSource, offset: int, index: int,
+def _read_hdu(src: _Source, offset: int, index: int,
               problems: list[Problem]) -> tuple[RawHeader | None, bytes, bool]:
     """Read the header at ``offset`` and skip its data.
 
@@ -350,7 +420,7 @@ def _read_hdu(src: _PlainSource | _GzipSource, offset: int, index: int,
     return raw, header_bytes, False
 
 
-def _read_header_blocks(src: _PlainSource | _GzipSource, offset: int, index: int,
+def _read_header_blocks(src: _Source, offset: int, index: int,
                         problems: list[Problem]) -> tuple[bytes, int] | None:
     """The blocks of one header and the offset of its END card in them."""
     blocks: list[bytes] = []
@@ -378,7 +448,7 @@ def _read_header_blocks(src: _PlainSource | _GzipSource, offset: int, index: int
                         f"{MAX_HEADER_BLOCKS} blocks from byte {offset}", index)
 
 
-def _read_after_hdu(src: _PlainSource | _GzipSource, pos: int, index: int) -> bytes:
+def _read_after_hdu(src: _Source, pos: int, index: int) -> bytes:
     """The block after HDU index-1; a gzip error here (typically the CRC check
     at the end of the stream) is about the stream, not about one HDU."""
     try:
@@ -586,7 +656,7 @@ def _check_order(found: dict[str, tuple[int, str]], naxis: int, primary: bool, g
 # --------------------------------------------------------------------------
 # Header text files
 # --------------------------------------------------------------------------
-def _read_text_headers(src: _PlainSource | _GzipSource) -> tuple[list[RawHeader], str, list[Problem]]:
+def _read_text_headers(src: _Source) -> tuple[list[RawHeader], str, list[Problem]]:
     """Headers of a .hdr/.header file: one per END card (or one without END)."""
     data = src.read_all()
     if not data:

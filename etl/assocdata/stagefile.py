@@ -116,8 +116,10 @@ HDU_COPY_COLUMNS = (
 def stage_file(task: FileTask) -> StagedFile:
     """Read every header of ``task.path``; never raises for bad input."""
     out = StagedFile(task)
+    # A gzip file is decompressed once, for the headers and the column ranges.
+    whole = fitsfile.inflate(task.path)
     try:
-        raws, digest, problems = fitsfile.read_headers(task.path)
+        raws, digest, problems = fitsfile.read_headers(task.path, whole)
     except fitsfile.FITSReadError as exc:
         out.status, out.n_hdus = "rejected", 0
         out.problems.append(Problem(exc.error_class, str(exc), exc.hdu, exc.keyword))
@@ -130,7 +132,7 @@ def stage_file(task: FileTask) -> StagedFile:
     out.problems.extend(problems)
     crashed = dict(task.wcs_crashed)
     # One data source per file: opened (or decompressed) only if a table needs it.
-    with columns.open_data(task.path) as source:
+    with columns.open_data(task.path, decompressed=whole) as source:
         for raw in raws:
             try:
                 out.hdu_rows.append(_stage_hdu(task, raw, crashed, out.problems, source))
