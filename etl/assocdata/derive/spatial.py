@@ -68,6 +68,10 @@ _COLLINEAR_RAD = 5e-8
 #: A side of the trace whose points all lie within this (rad, 0.4") of the great
 #: circle through its two corners is replaced by that great-circle arc.
 _STRAIGHT_SIDE_RAD = 2e-6
+#: A traced point is dropped from s_region when the outline without it stays within
+#: this fraction of the pixel scale (at the array centre) from it: a footprint is
+#: not known better than its pixels (and PgSphere's cost grows as n^2 in vertices).
+_SIDE_TOLERANCE_PIXELS = 0.1
 #: Every vertex must be at least this far (cosine) inside the hemisphere
 #: around PgSphere's polygon centre (PgSphere: strictly > 0, tolerance 1e-9).
 _HEMISPHERE_MARGIN = 1e-6
@@ -271,11 +275,16 @@ def _separation(ra1: float, dec1: float, ra2: float, dec2: float) -> float:
                                    + math.cos(d1) * math.cos(d2) * math.cos(dl)))
 
 
-def _straighten(ring: list, n1: int, n2: int) -> list:
-    """Keep only the corners of the sides of the trace that are great-circle arcs (to 0.4").
+def _straighten(ring: list, n1: int, n2: int, tolerance: float = _STRAIGHT_SIDE_RAD) -> list:
+    """The trace with the points of each side that the footprint needs, to ``tolerance`` (rad).
 
-    TAN images (whose pixel rows are great circles) end with their 4 corners;
-    curved sides keep all their points.
+    Per side, the corners stay; an inner point stays only when the great-circle
+    arcs through the points kept so far would pass farther than ``tolerance``
+    from it (Douglas-Peucker on the sphere: the farthest point first). TAN
+    images (whose pixel rows are great circles) end with their 4 corners; a
+    curved side keeps what its curvature needs. Why: PgSphere's input check and
+    its GiST key both cost O(n^2) in the vertices (a 64-gon ~26 ms, a 16-gon
+    ~1.8 ms), which dominated the refresh of wide maps.
     """
     n = len(ring)
     corners = (0, n1, n1 + n2, 2 * n1 + n2, n)
@@ -287,11 +296,35 @@ def _straighten(ring: list, n1: int, n2: int) -> list:
             continue
         a, b = ring[start], ring[end % n]
         normal = _cross(a, b)
-        limit = _STRAIGHT_SIDE_RAD * math.sqrt(_dot(normal, normal))
-        inner = ring[start + 1:end]
-        if limit < 1e-12 or _dot(a, b) <= 0.0 or any(abs(_dot(p, normal)) >= limit for p in inner):
-            out.extend(inner)  # coincident corners, a side of 90 deg or more, or a curved side
+        if _dot(normal, normal) < 1e-24 or _dot(a, b) <= 0.0:
+            out.extend(ring[start + 1:end])  # coincident corners or a side of 90 deg or more
+            continue
+        keep: list[int] = []
+        _keep_needed(ring, start, end, tolerance, keep)
+        out.extend(ring[i] for i in sorted(keep))
     return out
+
+
+def _keep_needed(ring: list, start: int, end: int, tolerance: float, keep: list[int]) -> None:
+    """Indices strictly between start and end (end may be len(ring): index 0) to keep."""
+    if end - start < 2:
+        return
+    a, b = ring[start], ring[end % len(ring)]
+    normal = _cross(a, b)
+    norm2 = _dot(normal, normal)
+    if norm2 < 1e-24:
+        keep.extend(range(start + 1, end))
+        return
+    worst, far = -1.0, start
+    for i in range(start + 1, end):
+        d = abs(_dot(ring[i], normal))
+        if d > worst:
+            worst, far = d, i
+    if worst < tolerance * math.sqrt(norm2):
+        return
+    keep.append(far)
+    _keep_needed(ring, start, far, tolerance, keep)
+    _keep_needed(ring, far, end, tolerance, keep)
 
 
 def _merge_close(ring: list) -> list:
@@ -792,8 +825,12 @@ def _footprint(ctx: HDUContext, unit: wcscheck.WcsUnit) -> _Footprint | None:
                           f"left empty, s_fov = {fp.fov:.6g} deg from a {_FOV_GRID}x{_FOV_GRID} "
                           "pixel grid", "s_region", "info"))
         return fp
-    ring_v = _straighten(v[3:], n1, n2)
-    fp.fov = _fov(ring_v, c)
+    # s_fov from every traced point; the polygon keeps the points that the outline
+    # needs to a tenth of a pixel (0.4" at least)
+    fp.fov = _fov(v[3:], c)
+    tolerance = max(_STRAIGHT_SIDE_RAD, math.radians(
+        _SIDE_TOLERANCE_PIXELS * (fp.pixel_scale or 0.0) / 3600.0))
+    ring_v = _straighten(v[3:], n1, n2, tolerance)
     verts, why = _polygon(ring_v, c)
     if verts is None:
         if why == "degenerate" and fp.fov < 2.0 * MAX_CIRCLE_RADIUS:
