@@ -108,8 +108,11 @@ def test_variables_and_column_references():
     assert isinstance(rule("obs_title: concat(target_name, ' ', instrument_name)").expr.args[0], ColumnRef)
 
 
-def test_negative_indices():
+def test_indices_are_1_based_as_in_fits_and_negative_from_the_end():
     assert rule("target_name: split($STEM, '-')[-1]").expr.index == -1
+    assert rule("target_name: split($STEM, '-')[1]").expr.index == 1
+    assert errors("assocdata-mapping 1\ntarget_name: split($STEM, '-')[0]\n").split("\n")[0] == (
+        "t.map:2:32: indices start at 1, as in FITS (NAXIS1, TTYPE1): [1] is the first item, [-1] the last")
 
 
 def test_sections_scope_the_rules_that_follow():
@@ -193,8 +196,8 @@ def test_every_error_of_a_file_is_reported_at_once_in_line_order():
     ("obs_title: TELESCOPES", "t.map:2:12: 'TELESCOPES' is not a FITS keyword (at most 8 characters A-Z 0-9 - _; "
                               "longer names are HIERARCH keywords)"),
     ("em_min: 'a' + 1", "t.map:2:9: '+' needs numbers, not a text (join texts with concat())"),
-    ("obs_title: split('a b')", "t.map:2:12: a list cannot go into column 'obs_title' (pick an item: split(...)[0])"),
-    ("obs_title: upper('a')[0]", "t.map:2:22: only a list (the result of split) can be indexed, not a text"),
+    ("obs_title: split('a b')", "t.map:2:12: a list cannot go into column 'obs_title' (pick an item: split(...)[1])"),
+    ("obs_title: upper('a')[1]", "t.map:2:22: only a list (the result of split) can be indexed, not a text"),
     ("obs_title: regex($PATH, $STEM)", "t.map:2:25: argument 2 of regex() must be a constant"),
     ("em_min: to_m(4000, 'parsec/s')", "t.map:2:20: unknown spectral unit 'parsec/s' (a length, frequency, "
                                         "energy or wavenumber unit: 'Angstrom', 'nm', 'GHz', 'keV')"),
@@ -206,7 +209,7 @@ def test_every_error_of_a_file_is_reported_at_once_in_line_order():
                        "applied before the derivation"),
     ("[files spec*.fits]", "t.map:2:2: 'files' needs a value: files: ..."),
     ("obs_title: 'a' 'b'", "t.map:2:16: unexpected \"'b'\" after the expression"),
-    ("obs_title: split($PATH, '/')[x]", "t.map:2:30: an index is an integer: [0] is the first item, [-1] the last"),
+    ("obs_title: split($PATH, '/')[x]", "t.map:2:30: an index is an integer: [1] is the first item, [-1] the last"),
 ])
 def test_error_messages(source, message):
     assert errors("assocdata-mapping 1\n" + source + "\n").split("\n")[0] == message

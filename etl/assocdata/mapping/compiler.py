@@ -212,7 +212,7 @@ class Compiler:
             if target.type != LIST:
                 return self.error(node, f"only a list (the result of split) can be indexed, not {_a(target.type)}")
             i = node.index
-            sql = (f"({target.sql})[{i + 1}]" if i >= 0 else
+            sql = (f"({target.sql})[{i}]" if i > 0 else
                    f"mapping.item_from_end({target.sql}, {-i})")
             return Value(sql, TEXT, target.sources)
         if isinstance(node, Negate):
@@ -289,7 +289,7 @@ class Compiler:
     def _type_error(self, v: Value, to: str, node: Any, what: str | None) -> str:
         hints = {(TEXT, DOUBLE): " (convert it with float())", (TEXT, INTEGER): " (convert it with int())",
                  (DOUBLE, INTEGER): " (convert it with int() or round())",
-                 (LIST, TEXT): " (pick an item: split(...)[0])"}
+                 (LIST, TEXT): " (pick an item: split(...)[1])"}
         target = what or f"{_a(to)} value"
         self.error(node, f"{_a(v.type)} cannot go into {target}{hints.get((v.type, to), '')}")
         return f"NULL::{PG_TYPE[to]}"
@@ -442,7 +442,7 @@ class Compiler:
             v = self.expr(rule.expr, p, "default", {})
             if v.type == LIST:
                 self.rep.error(rule.pos.line, rule.pos.column,
-                               "a header default is one value, not a list (pick an item: split(...)[0])")
+                               "a header default is one value, not a list (pick an item: split(...)[1])")
                 continue
             if v.type == NULL:
                 continue
@@ -480,7 +480,7 @@ ON CONFLICT (file_id, hdu) DO UPDATE
             typ = COLUMN_TYPES[self.columns[col].datatype]
             if v.type == LIST:
                 self.rep.error(rule.expr.pos.line, rule.expr.pos.column,
-                               f"a list cannot go into column '{col}' (pick an item: split(...)[0])")
+                               f"a list cannot go into column '{col}' (pick an item: split(...)[1])")
                 continue
             e_sql = self.coerce(v, typ, rule.expr, f"column '{col}' ({self.columns[col].datatype})")
             before, before_type = cur.get(col, (f'o."{col}"', typ))

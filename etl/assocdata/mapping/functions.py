@@ -75,7 +75,7 @@ def _round(a: list[str], c: list[object]) -> str:
 
 
 BUILTINS: dict[str, Function] = {f.name: f for f in (
-    _f("split", 1, 2, (TEXT, TEXT), LIST, "split(s[, sep]): the pieces of s (blanks when no sep); index with [n]",
+    _f("split", 1, 2, (TEXT, TEXT), LIST, "split(s[, sep]): the pieces of s (blanks when no sep); index with [n], 1-based",
        _split),
     _f("concat", 1, None, (TEXT,), TEXT, "concat(a, b, ...): the texts joined (a missing value counts as '')",
        lambda a, c: "concat(" + ", ".join(a) + ")"),

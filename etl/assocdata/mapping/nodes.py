@@ -57,7 +57,7 @@ class Call:
 
 @dataclass(frozen=True, slots=True)
 class Index:
-    """``expr[n]``: 0-based, negative from the end (-1 is the last item)."""
+    """``expr[n]``: 1-based as in FITS (NAXIS1), negative from the end (-1 is the last item)."""
 
     target: "Expr"
     index: int

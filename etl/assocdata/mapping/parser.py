@@ -211,8 +211,11 @@ class _Line:
                 sign = -1
                 self.i += 1
             if self.tok.kind != "num" or not isinstance(self.tok.value, int):
-                self.fail("an index is an integer: [0] is the first item, [-1] the last")
+                self.fail("an index is an integer: [1] is the first item, [-1] the last")
             index = sign * int(self.tok.value)  # type: ignore[arg-type]
+            if index == 0:
+                self.fail("indices start at 1, as in FITS (NAXIS1, TTYPE1): [1] is the first item, "
+                          "[-1] the last")
             self.i += 1
             self.expect("]", "']'")
             node = Index(node, index, self.pos(open_))
