@@ -1,4 +1,4 @@
-"""The Python API: ``extract``, ``load_table`` (and ``apply_mapping``, to come).
+"""The Python API: ``extract``, ``load_table``, ``apply_mapping``.
 
 A thin layer over the database: ``extract`` stages the files and lets the
 database derive ObsCore (the same rules as ``assocdata derive``), then reads
@@ -133,8 +133,6 @@ def extract(path: str | os.PathLike[str], mapping: str | os.PathLike[str] | None
     Uses the embedded database by default (started if needed), or
     ``database_url`` / ``ASSOCDATA_DATABASE_URL``.
     """
-    if mapping is not None:
-        raise NotImplementedError("mapping files arrive with the mapping issue")
     from .derive.refresh import refresh
     from .ingest import ingest
 
@@ -147,11 +145,47 @@ def extract(path: str | os.PathLike[str], mapping: str | os.PathLike[str] | None
             cluster.start()
     root, names = _catalogue_of(path)
     summary = ingest(root, names, database_url=url)
+    if mapping is not None:
+        from .mapping.store import apply_file
+
+        with psycopg.connect(url) as conn:
+            applied = apply_file(conn, mapping, summary.catalogues)
+        return Response(summary.catalogues, url, summary, applied.refresh)
     refreshed = refresh(summary.catalogues, database_url=url, full=full)
     return Response(summary.catalogues, url, summary, refreshed)
 
 
-def apply_mapping(target: Any, mapping: str | os.PathLike[str]) -> Any:
-    raise NotImplementedError(
-        "mapping files arrive with the mapping issue (docs/mapping.md will describe the language)"
-    )
+def apply_mapping(target: Any, mapping: str | os.PathLike[str], *,
+                  database_url: str | None = None, dry_run: bool = False) -> Any:
+    """Apply a mapping file (docs/mapping.md) to ``target``:
+
+    - a catalogue id (or a list of them): the mapping is stored with the
+      catalogues and their rows are brought up to date (one transaction);
+      returns the :class:`~assocdata.mapping.store.ApplySummary`;
+    - ``None`` or ``'ivoa.obscore'``: the same for every catalogue, now and later;
+    - an astropy Table (as ``load_table`` reads it): its rows go through the
+      database, the same compiled SQL runs on them, and a new Table comes back
+      (header defaults need staged headers and are not applied to a Table).
+
+    Raises :class:`assocdata.mapping.MappingError` listing every error of the file.
+    """
+    from .mapping.store import apply_file, apply_to_table
+
+    url = database_url or config.database_url()
+    path = Path(mapping)
+    with psycopg.connect(url) as conn:
+        if target is None or (isinstance(target, str) and target == "ivoa.obscore"):
+            return apply_file(conn, path, None, dry_run=dry_run)
+        if isinstance(target, str):
+            return apply_file(conn, path, [target], dry_run=dry_run)
+        if isinstance(target, (list, tuple)) and all(isinstance(t, str) for t in target):
+            return apply_file(conn, path, list(target), dry_run=dry_run)
+        if hasattr(target, "colnames"):
+            table, notes = apply_to_table(conn, target, path.read_text(encoding="utf-8"), path.name)
+            for note in notes:
+                import warnings
+
+                warnings.warn(note, stacklevel=2)
+            return table
+    raise TypeError(f"apply_mapping: target must be a catalogue id, a list of them, None "
+                    f"(all of ivoa.obscore) or an astropy Table, not {type(target).__name__}")

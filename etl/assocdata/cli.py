@@ -142,6 +142,123 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- map -------------------------------------------------------------------------
+
+def _database_or_none():
+    """A connection for `map check` (user functions, regex check), or None if unreachable."""
+    import psycopg
+
+    from . import config
+
+    try:
+        return psycopg.connect(config.database_url(), connect_timeout=3, autocommit=True)
+    except psycopg.OperationalError:
+        return None
+
+
+def cmd_map(args: argparse.Namespace) -> int:
+    from .mapping import MappingError, compile_file
+
+    if args.action == "check":
+        conn = _database_or_none()
+        try:
+            compiled, warnings = compile_file(args.file, conn=conn)
+        except MappingError as exc:
+            for d in exc.diagnostics:
+                print(d, file=sys.stderr)
+            errors = sum(d.severity == "error" for d in exc.diagnostics)
+            print(f"{args.file}: {errors} error{'s' if errors != 1 else ''}", file=sys.stderr)
+            return 1
+        except OSError as exc:
+            return _die(f"cannot read {args.file}: {exc}")
+        finally:
+            if conn is not None:
+                conn.close()
+        for d in warnings:
+            print(d, file=sys.stderr)
+        if conn is None:
+            print(f"{args.file}: note: database not reachable; user-defined functions and regular "
+                  "expressions were not checked", file=sys.stderr)
+        mf = compiled.mapping
+        print(f"{args.file}: ok (language version {mf.version}; {len(mf.defaults)} header defaults, "
+              f"{len(mf.field_rules)} field rules, {len(compiled.statements)} SQL statements)")
+        if args.sql:
+            for st in compiled.statements:
+                print(f"\n-- {st.kind}, {st.scope.describe()}, lines {', '.join(map(str, st.lines))}")
+                print(st.sql.replace("{target}", "ivoa.obscore").replace("{provenance}", "")
+                      .replace("{restrict}", "<the catalogues' files>") + ";")
+                print("-- parameters: " + ", ".join(f"{k} = {v!r}" for k, v in st.params.items()))
+        return 0
+    if args.action == "apply":
+        return _map_apply(args)
+    if args.action == "list":
+        return _map_list()
+    return _die(f"unknown action {args.action}")
+
+
+def _map_apply(args: argparse.Namespace) -> int:
+    import psycopg
+
+    from . import config
+    from .mapping import MappingError
+    from .mapping.store import apply_file
+
+    if not args.catalogue and not args.all:
+        return _die("say where the mapping applies: --catalogue ID (repeatable) or --all")
+    try:
+        with psycopg.connect(config.database_url()) as conn:
+            summary = apply_file(conn, args.file, None if args.all else args.catalogue,
+                                 dry_run=args.dry_run)
+    except MappingError as exc:
+        for d in exc.diagnostics:
+            print(d, file=sys.stderr)
+        return 1
+    except ValueError as exc:
+        return _die(str(exc))
+    except psycopg.OperationalError as exc:
+        return _die(f"cannot use the database ({exc}); start it with `assocdata db start`")
+    print("\n".join(summary.lines()))
+    if args.dry_run:
+        _print_changes(summary.changes, args.limit)
+    return 0
+
+
+def _print_changes(changes, limit: int) -> None:
+    if not changes:
+        return
+    def short(v):
+        text = "NULL" if v is None else str(v)
+        return text if len(text) <= 40 else text[:37] + "..."
+    rows = [(c.obs_publisher_did, c.column, short(c.old), short(c.new)) for c in changes[:limit]]
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in
+              enumerate(("obs_publisher_did", "column", "old", "new"))]
+    header = ("obs_publisher_did", "column", "old", "new")
+    print("  ".join(h.ljust(w) for h, w in zip(header, widths)))
+    for r in rows:
+        print("  ".join([r[0].ljust(widths[0]), r[1].ljust(widths[1]), r[2].ljust(widths[2]),
+                         "-> " + r[3]]))
+    if len(changes) > limit:
+        print(f"... and {len(changes) - limit} more (--limit)")
+
+
+def _map_list() -> int:
+    import psycopg
+
+    from . import config
+
+    with psycopg.connect(config.database_url()) as conn:
+        rows = conn.execute(
+            """SELECT m.name, m.version, left(m.sha256, 12), m.updated_at::timestamp(0),
+                      coalesce(string_agg(a.catalogue, ' ' ORDER BY a.catalogue), '')
+                 FROM mapping.mapping m LEFT JOIN mapping.assignment a ON a.mapping_name = m.name
+                GROUP BY m.name ORDER BY m.name""").fetchall()
+    for name, version, sha, updated, cats in rows:
+        print(f"{name}  v{version}  {sha}  {updated}  {cats or '(not assigned)'}")
+    if not rows:
+        print("no mapping applied yet")
+    return 0
+
+
 # -- sample & demo ---------------------------------------------------------------
 
 def cmd_sample(args: argparse.Namespace) -> int:
@@ -214,6 +331,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", default=None)
     p.add_argument("--catalogue", action="append", help="restrict to a catalogue (repeatable)")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("map", help="mapping files: check, apply, list (docs/mapping.md)")
+    p.add_argument("action", choices=["check", "apply", "list"])
+    p.add_argument("file", nargs="?", help="the mapping file (check, apply)")
+    p.add_argument("--sql", action="store_true", help="check: print the compiled SQL")
+    p.add_argument("--catalogue", action="append", help="apply: a catalogue id (repeatable)")
+    p.add_argument("--all", action="store_true", help="apply: every catalogue, now and later")
+    p.add_argument("--dry-run", action="store_true",
+                   help="apply: print the cells that would change (old -> new), write nothing")
+    p.add_argument("--limit", type=int, default=200, help="dry run: at most this many cells")
+    p.set_defaults(func=cmd_map)
 
     p = sub.add_parser("sample", help="build the sample collection from the dev corpus")
     p.add_argument("dest", nargs="?", default=None)

@@ -1,0 +1,308 @@
+"""Apply mapping files: store them with their catalogues, and run their SQL.
+
+Why stored: the ObsCore rows of a catalogue are a function of its staged
+headers, the derivation rules and its mappings. Applying a mapping stores
+it and assigns it to catalogues; the refresh (derive.refresh) then derives
+again every file whose inputs changed (a catalogue's mappings are part of
+the settings hash of its files) and, in the same transaction, merges the
+header defaults before the rules run (:func:`before_derive`) and applies
+the field rules after (:func:`after_derive`). Applying the same mapping
+twice therefore changes nothing the second time, and editing a mapping
+gives exactly what applying the new version to fresh rows would give.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from . import compile_mapping, defaults
+from .compiler import CompiledMapping, Statement
+
+_RESTRICT_DEFAULTS = "f.catalogue = ANY(%(catalogues__)s) AND f.id IN (SELECT file_id FROM todo)"
+_RESTRICT_FIELDS = "p.file_id IN (SELECT file_id FROM todo) AND f.catalogue = ANY(%(catalogues__)s)"
+
+
+@dataclass
+class Change:
+    """One cell a mapping changes (dry run)."""
+
+    obs_publisher_did: str
+    column: str
+    old: Any
+    new: Any
+
+
+@dataclass
+class ApplySummary:
+    mapping: str
+    catalogues: list[str]
+    changed_mapping: bool = False
+    refresh: Any = None
+    changes: list[Change] = field(default_factory=list)
+    dry_run: bool = False
+    seconds: float = 0.0
+
+    def lines(self) -> list[str]:
+        out = [f"mapping         {self.mapping} ({'new or changed' if self.changed_mapping else 'unchanged'})",
+               f"catalogues      {len(self.catalogues)}"]
+        if self.refresh is not None:
+            out += self.refresh.lines()
+        if self.dry_run:
+            out.append(f"dry run         {len(self.changes)} cells would change (nothing was written)")
+        return out
+
+
+def source_hash(source: str, env: dict[str, str]) -> str:
+    return hashlib.sha256((source + "\0" + json.dumps(env, sort_keys=True)).encode()).hexdigest()
+
+
+def save(conn: psycopg.Connection, compiled: CompiledMapping, path: str | None = None) -> bool:
+    """Store (or update) the mapping; True when it is new or changed."""
+    mf = compiled.mapping
+    digest = source_hash(mf.source, compiled.env)
+    row = conn.execute("SELECT sha256 FROM mapping.mapping WHERE name = %s", [mf.name]).fetchone()
+    if row and row[0] == digest:
+        return False
+    conn.execute(
+        """INSERT INTO mapping.mapping (name, source, sha256, version, path, env)
+           VALUES (%s, %s, %s, %s, %s, %s)
+           ON CONFLICT (name) DO UPDATE SET source = EXCLUDED.source, sha256 = EXCLUDED.sha256,
+                  version = EXCLUDED.version, path = EXCLUDED.path, env = EXCLUDED.env,
+                  updated_at = now()""",
+        [mf.name, mf.source, digest, mf.version, path, json.dumps(compiled.env)])
+    return True
+
+
+def assign(conn: psycopg.Connection, name: str, catalogues: Sequence[str]) -> int:
+    """Assign a stored mapping to catalogues ('*' = all); returns how many were new."""
+    new = 0
+    for cat in catalogues:
+        new += conn.execute(
+            "INSERT INTO mapping.assignment (mapping_name, catalogue) VALUES (%s, %s) "
+            "ON CONFLICT DO NOTHING", [name, cat]).rowcount
+    return new
+
+
+def unassign(conn: psycopg.Connection, name: str, catalogues: Sequence[str] | None = None) -> int:
+    if catalogues is None:
+        return conn.execute("DELETE FROM mapping.assignment WHERE mapping_name = %s", [name]).rowcount
+    return conn.execute("DELETE FROM mapping.assignment WHERE mapping_name = %s AND catalogue = ANY(%s)",
+                        [name, list(catalogues)]).rowcount
+
+
+# -- what the refresh calls ------------------------------------------------------------
+
+_COMPILED: dict[str, CompiledMapping] = {}
+
+
+def _mappings_of(conn: psycopg.Connection, catalogues: Sequence[str]
+                 ) -> list[tuple[list[str], list[CompiledMapping]]]:
+    """Catalogues grouped by their ordered list of mappings (compiled once per process)."""
+    rows = conn.execute(
+        """SELECT c.id, array_agg(m.name ORDER BY a.catalogue <> '*', a.position),
+                  array_agg(m.sha256 ORDER BY a.catalogue <> '*', a.position)
+             FROM staging.catalogue c
+             JOIN mapping.assignment a ON a.catalogue = c.id OR a.catalogue = '*'
+             JOIN mapping.mapping m ON m.name = a.mapping_name
+            WHERE c.id = ANY(%s)
+            GROUP BY c.id""", [list(catalogues)]).fetchall()
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for cat, _names, shas in rows:
+        groups.setdefault(tuple(shas), []).append(cat)
+    out = []
+    for shas, cats in groups.items():
+        compiled = []
+        for sha in shas:
+            if sha not in _COMPILED:
+                name, source, env = conn.execute(
+                    "SELECT name, source, env FROM mapping.mapping WHERE sha256 = %s", [sha]).fetchone()
+                _COMPILED[sha] = compile_mapping(source, name, conn=conn, env=env)[0]
+            compiled.append(_COMPILED[sha])
+        out.append((sorted(cats), compiled))
+    return out
+
+
+def _run(conn: psycopg.Connection, st: Statement, target: str, restrict: str,
+         params: dict[str, Any], provenance: bool) -> int:
+    sql = (st.sql.replace("{target}", target).replace("{restrict}", restrict)
+           .replace("{provenance}", getattr(st, "provenance_cte", "") if provenance else ""))
+    return conn.execute(sql, {**st.params, **params}).rowcount
+
+
+def before_derive(conn: psycopg.Connection, catalogues: Sequence[str]) -> int:
+    """Header defaults of the files in ``todo`` (a temp table of file_id); then their wcslib check."""
+    conn.execute("DELETE FROM mapping.hdu_default WHERE file_id IN (SELECT file_id FROM todo)")
+    n = 0
+    for cats, compiled in _mappings_of(conn, catalogues):
+        for cm in compiled:
+            for st in cm.default_statements:
+                n += _run(conn, st, "", _RESTRICT_DEFAULTS, {"catalogues__": cats}, False)
+    if n:
+        defaults.check_pending(conn, "todo")
+    return n
+
+
+def after_derive(conn: psycopg.Connection, catalogues: Sequence[str]) -> int:
+    """Field rules on the ObsCore rows of the files in ``todo``, mapping after mapping."""
+    n = 0
+    for cats, compiled in _mappings_of(conn, catalogues):
+        for cm in compiled:
+            for st in cm.field_statements:
+                n += _run(conn, st, "ivoa.obscore", _RESTRICT_FIELDS, {"catalogues__": cats}, True)
+    return n
+
+
+# -- applying a mapping --------------------------------------------------------------------
+
+def _all_catalogues(conn: psycopg.Connection) -> list[str]:
+    return [r[0] for r in conn.execute("SELECT id FROM staging.catalogue ORDER BY id")]
+
+
+def apply_file(conn: psycopg.Connection, path: str | Path | None, catalogues: Sequence[str] | None,
+               *, source: str | None = None, name: str | None = None,
+               dry_run: bool = False) -> ApplySummary:
+    """Store a mapping, assign it, and bring the catalogues' rows up to date: one transaction.
+
+    ``catalogues`` None means every catalogue, now and later ('*'). With
+    ``dry_run`` nothing is kept: the summary lists the cells that would change.
+    """
+    from ..derive.refresh import refresh_batch
+
+    started = time.perf_counter()
+    if source is None:
+        assert path is not None
+        raw = Path(path).read_bytes()
+        try:
+            source = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            from .diagnostics import Diagnostic, MappingError
+
+            raise MappingError([Diagnostic(Path(path).name, raw[:exc.start].count(b"\n") + 1, 1,
+                                           f"not UTF-8: {exc.reason}")]) from None
+    name = name or (Path(path).name if path else "<mapping>")
+    summary = ApplySummary(name, [], dry_run=dry_run)
+    try:
+        with conn.transaction():
+            compiled, _warnings = compile_mapping(source, name, conn=conn)
+            if catalogues is None:
+                targets, assigned = _all_catalogues(conn), ["*"]
+            else:
+                known = set(_all_catalogues(conn))
+                unknown = [c for c in catalogues if c not in known]
+                if unknown:
+                    raise ValueError(f"unknown catalogue(s): {', '.join(unknown)} "
+                                     "(ingest them first: assocdata ingest)")
+                targets, assigned = list(catalogues), list(catalogues)
+            summary.catalogues = targets
+            before = _snapshot(conn, targets, compiled) if dry_run else None
+            summary.changed_mapping = save(conn, compiled, str(path) if path else None)
+            assign(conn, name, assigned)
+            summary.refresh = refresh_batch(conn, targets) if targets else None
+            if dry_run:
+                summary.changes = _diff(conn, before)
+                raise _Rollback
+    except _Rollback:
+        pass
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+class _Rollback(Exception):
+    pass
+
+
+def _snapshot(conn: psycopg.Connection, catalogues: list[str], compiled: CompiledMapping) -> list[str]:
+    from ..obscore import schema
+
+    columns = [c.name for c in schema.load().columns if c.name not in ("s_region",)]
+    conn.execute("DROP TABLE IF EXISTS mapping_before")
+    conn.execute("CREATE TEMP TABLE mapping_before ON COMMIT DROP AS "
+                 "SELECT * FROM ivoa.obscore WHERE source_catalogue = ANY(%s)", [catalogues])
+    conn.execute("CREATE TEMP TABLE mapping_catalogues ON COMMIT DROP AS "
+                 "SELECT unnest(%s::text[]) AS id", [catalogues])
+    return columns
+
+
+def _diff(conn: psycopg.Connection, columns: list[str] | None) -> list[Change]:
+    out: list[Change] = []
+    for col in columns or []:
+        rows = conn.execute(
+            f'''SELECT coalesce(a.obs_publisher_did, b.obs_publisher_did), b."{col}"::text, a."{col}"::text
+                  FROM mapping_before b
+                  FULL JOIN (SELECT * FROM ivoa.obscore
+                              WHERE source_catalogue IN (SELECT id FROM mapping_catalogues)) a
+                       ON a.obs_publisher_did = b.obs_publisher_did
+                 WHERE a."{col}" IS DISTINCT FROM b."{col}"
+                 ORDER BY 1''').fetchall()
+        out.extend(Change(did, col, old, new) for did, old, new in rows)
+    out.sort(key=lambda c: (c.obs_publisher_did, c.column))
+    return out
+
+
+def apply_to_table(conn: psycopg.Connection, table: Any, source: str, name: str) -> tuple[Any, list[str]]:
+    """The field rules of a mapping applied to an astropy Table (rows as ``load_table`` reads them).
+
+    One implementation: the Table is loaded into a temporary copy of
+    ivoa.obscore's columns, the same compiled SQL runs on it, and the rows are
+    read back. Header defaults need staged headers: they are reported, not applied.
+    """
+    from ..obscore import schema
+
+    compiled, diagnostics = compile_mapping(source, name, conn=conn)
+    notes = [str(d) for d in diagnostics]
+    if compiled.default_statements:
+        notes.append(f"{name}: header defaults are not applied to a Table (they need staged "
+                     "headers: apply the mapping to the catalogue instead)")
+    desc = schema.load()
+    names = [c.name for c in desc.columns if c.name in table.colnames and c.name != "s_region"]
+    with conn.transaction():
+        conn.execute("CREATE TEMP TABLE mapping_table ON COMMIT DROP AS "
+                     "SELECT * FROM ivoa.obscore WITH NO DATA")
+        conn.execute("ALTER TABLE mapping_table DROP COLUMN s_region")
+        conn.execute("ALTER TABLE mapping_table ADD COLUMN row_index bigint")
+        cols = ", ".join(f'"{n}"' for n in names)
+        with conn.cursor().copy(f"COPY mapping_table ({cols}, row_index) FROM STDIN") as copy:
+            for i, row in enumerate(table):
+                copy.write_row([_cell(row[n]) for n in names] + [i])
+        for st in compiled.field_statements:
+            _run(conn, st, "mapping_table", "true", {}, False)
+        rows = conn.execute(f"SELECT {cols} FROM mapping_table ORDER BY row_index").fetchall()
+    out = table.copy(copy_data=True)
+    for j, n in enumerate(names):
+        values = [r[j] for r in rows]
+        col = out[n]
+        try:
+            out[n] = type(col)([v if v is not None else _missing(col) for v in values],
+                               name=n, unit=col.unit, description=col.description)
+            if hasattr(out[n], "mask"):
+                out[n].mask = [v is None for v in values]
+        except (TypeError, ValueError):
+            out[n] = values
+    return out, notes
+
+
+def _cell(value: Any) -> Any:
+    import numpy as np
+
+    if value is np.ma.masked or (hasattr(value, "mask") and bool(np.all(value.mask))):
+        return None
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, bytes):
+        value = value.decode()
+    if isinstance(value, float) and value != value:
+        return None
+    return value
+
+
+def _missing(col: Any) -> Any:
+    kind = getattr(col.dtype, "kind", "O")
+    return {"f": float("nan"), "i": 0, "u": 0, "b": False}.get(kind, "")

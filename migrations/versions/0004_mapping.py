@@ -1,0 +1,23 @@
+"""Mapping files: their tables (mapping.*), run-time functions and the user-function schema.
+
+Revision ID: 0004
+Revises: 0003
+Create Date: 2026-11-24
+"""
+
+from alembic import op
+
+from assocdata.migrate import apply_sql_files
+
+revision = "0004"
+down_revision = "0003"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    apply_sql_files(op, ["040_mapping_tables.sql", "041_mapping_functions.sql"])
+
+
+def downgrade() -> None:
+    raise NotImplementedError("assocdata migrations are forward-only")
