@@ -64,7 +64,8 @@ SELECT i.file_id, d.ordinality AS n, d.doc::jsonb AS doc
   FROM derive.file_input i
   JOIN todo USING (file_id)
   JOIN staging.catalogue c ON c.id = i.catalogue,
-  LATERAL derive.derive_file(i.catalogue, i.relpath, i.size, i.hdus, c.readme, %(settings)s)
+  LATERAL derive.derive_file(i.catalogue, i.relpath, i.size, i.hdus, i.keywords, i.headers,
+                             c.readme, %(settings)s)
           WITH ORDINALITY AS d(doc, ordinality)
 """
 
