@@ -28,6 +28,7 @@ from pathlib import Path
 
 import psutil
 import psycopg
+from psycopg.conninfo import conninfo_to_dict
 
 from assocdata import config
 from assocdata.catalogues import Catalogue, scan
@@ -37,23 +38,49 @@ sys.path.insert(0, str(Path(__file__).parent))
 from tree import build_tree, fresh_database, warm  # noqa: E402
 
 class PeakRSS:
-    """Peak summed RSS of this process and its children."""
+    """Peak summed RSS of this process and its children; and the CPU time of each side.
 
-    def __init__(self) -> None:
+    CPU seconds are sampled for the worker processes (children) and for the
+    PostgreSQL backends serving ``dbname`` (found by their process title), so
+    that the run can say which side is the bottleneck.
+    """
+
+    def __init__(self, dbname: str = "") -> None:
         self.peak = 0
+        self.dbname = dbname
+        self.worker_cpu: dict[int, float] = {}
+        self.backend_cpu: dict[int, float] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
+    @staticmethod
+    def _cpu(p: psutil.Process) -> float:
+        t = p.cpu_times()
+        return t.user + t.system
+
     def _run(self) -> None:
         me = psutil.Process()
+        backends: list[psutil.Process] = []
+        last_scan = 0.0
         while not self._stop.is_set():
             total = 0
             for p in [me, *me.children(recursive=True)]:
                 try:
                     total += p.memory_info().rss
+                    if p.pid != me.pid:
+                        self.worker_cpu[p.pid] = self._cpu(p)
                 except psutil.Error:
                     pass
             self.peak = max(self.peak, total)
+            if self.dbname and time.monotonic() - last_scan > 1.0:
+                last_scan = time.monotonic()
+                backends = [p for p in psutil.process_iter(["cmdline"])
+                            if any(self.dbname in part for part in (p.info["cmdline"] or []))]
+            for p in backends:
+                try:
+                    self.backend_cpu[p.pid] = self._cpu(p)
+                except psutil.Error:
+                    pass
             time.sleep(0.05)
 
     def __enter__(self) -> "PeakRSS":
@@ -130,8 +157,11 @@ def main() -> None:
     warm(root)  # both contenders read from the page cache
 
     with fresh_database(args.keep) as url:
-        with PeakRSS() as rss:
+        dbname = str(conninfo_to_dict(url).get("dbname", ""))
+        before = time.process_time()
+        with PeakRSS(dbname) as rss:
             summary = ingest(root, database_url=url, workers=args.workers)
+        parent_cpu = time.process_time() - before
         hdus_s = summary.hdus / summary.seconds
         files_s = summary.files_staged / summary.seconds
         naive_n, naive_t = naive_baseline(root, url, args.naive)
@@ -151,6 +181,12 @@ def main() -> None:
     print(f"assocdata       {summary.hdus} HDUs in {summary.seconds:.1f} s: "
           f"{hdus_s:,.0f} HDUs/s, {files_s:,.0f} files/s, {summary.rejects} reject rows")
     print(f"peak RSS        {rss.peak / 2**20:,.0f} MiB (parent + workers)")
+    per_hdu = 1e6 / max(summary.hdus, 1)
+    workers_cpu, backend_cpu = sum(rss.worker_cpu.values()), sum(rss.backend_cpu.values())
+    print(f"CPU per HDU     workers {workers_cpu * per_hdu:,.0f} us, parent {parent_cpu * per_hdu:,.0f} us"
+          f", PostgreSQL backend {backend_cpu * per_hdu:,.0f} us (sampled every 50 ms; "
+          f"{os.cpu_count()} cores = {os.cpu_count() * per_hdu * summary.seconds:,.0f} us of CPU "
+          "per HDU of wall time)")
     print(f"staging.hdu     {size}")
     print(f"naive baseline  {naive_n} HDUs in {naive_t:.1f} s: {naive_rate:,.0f} HDUs/s "
           "(astropy fits.open + one INSERT per HDU)")

@@ -13,6 +13,8 @@ file replaces its rows; a file no longer on disk is marked 'gone'.
 from __future__ import annotations
 
 import os
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
@@ -24,15 +26,18 @@ from . import config, isolation
 from .catalogues import Catalogue, discover, scan
 from .loader import finish_run, known_files, mark_gone, start_run, upsert_catalogue, write_batch
 from .records import Problem
-from .stagefile import FileTask, StagedFile, stage_file
+from .stagefile import FileTask, StagedFile, stage_files
 
 #: Flush a batch at whichever comes first.
 BATCH_FILES = int(os.environ.get("ASSOCDATA_BATCH_FILES", 500))
 BATCH_HDUS = int(os.environ.get("ASSOCDATA_BATCH_HDUS", 5000))
 BATCH_BYTES = 48 * 1024 * 1024
+#: Files per worker task (one parent-worker round trip each).
+CHUNK_FILES = 8
 #: Per-worker address-space limit: a runaway allocation becomes MemoryError.
 WORKER_MEMORY = 2 * 1024**3
-#: A file whose headers take longer than this is rejected (a hung reader).
+#: A worker task (a chunk of files) that takes longer than this is killed and the
+#: file it was reading is rejected (a hung reader); the others are read again.
 TASK_TIMEOUT = 300.0
 
 
@@ -90,27 +95,52 @@ class IngestSummary:
 Progress = Callable[[StagedFile], None]
 
 
+def _chunks(tasks: Iterable[FileTask], size: int) -> Iterator[tuple[FileTask, ...]]:
+    """Tasks grouped by ``size``, lazily (the pool takes them as workers free up)."""
+    chunk: list[FileTask] = []
+    for task in tasks:
+        chunk.append(task)
+        if len(chunk) >= size:
+            yield tuple(chunk)
+            chunk = []
+    if chunk:
+        yield tuple(chunk)
+
+
 def _stage_all(tasks: Iterable[FileTask], workers: int) -> Iterator[StagedFile]:
     """Stage files in the isolated pool; a worker crash becomes a reject, never a dead run.
 
-    A crash inside the WCS pre-check of HDU k (the checkpoint says which) is
-    retried with that HDU's WCS marked as crashed, so the file's other HDUs are
-    staged; any other crash rejects the file.
+    Files go to the workers by :data:`CHUNK_FILES` (one round trip each).  The
+    checkpoint of a crash says which file of the chunk was being read, and
+    which HDU if it was in a WCS pre-check: the other files of the chunk are
+    staged again; a crash inside the pre-check of HDU k is retried with that
+    HDU's WCS marked as crashed, so the file's other HDUs are staged; any
+    other crash rejects the file.
     """
-    pending: Iterable[FileTask] = tasks
+    pending: Iterable[tuple[FileTask, ...]] = _chunks(tasks, CHUNK_FILES)
     while True:
-        retries: list[FileTask] = []
+        retries: list[tuple[FileTask, ...]] = []
         with isolation.IsolatedPool(
             workers=workers, memory_limit=WORKER_MEMORY, timeout=TASK_TIMEOUT
         ) as pool:
-            for task, outcome in pool.imap_unordered(stage_file, pending):
+            for chunk, outcome in pool.imap_unordered(stage_files, pending):
                 if not isinstance(outcome, isolation.Crash):
-                    yield outcome
+                    yield from outcome
                     continue
-                hdu = outcome.checkpoint
+                where = outcome.checkpoint
+                position, hdu = where if isinstance(where, tuple) and len(where) == 2 else (None, None)
+                if not isinstance(position, int) or not 0 <= position < len(chunk):
+                    if len(chunk) > 1:  # which file is unknown: each one again, alone
+                        retries.extend((task,) for task in chunk)
+                        continue
+                    position = 0
+                task = chunk[position]
+                others = chunk[:position] + chunk[position + 1:]
+                if others:
+                    retries.append(others)
                 if isinstance(hdu, int) and hdu not in dict(task.wcs_crashed):
                     detail = f"{outcome.kind}: {outcome.detail}"
-                    retries.append(replace(task, wcs_crashed=(*task.wcs_crashed, (hdu, detail))))
+                    retries.append((replace(task, wcs_crashed=(*task.wcs_crashed, (hdu, detail))),))
                     continue
                 yield StagedFile(
                     task, status="rejected", n_hdus=None,
@@ -206,34 +236,81 @@ def _plan(conn: psycopg.Connection, root: Path, found: list[Catalogue],
     return tasks
 
 
+class _Writer:
+    """Writes the batches on its own thread, so that the workers never wait for PostgreSQL.
+
+    While a batch is being COPYed (the server parses its JSONB and compresses
+    its text meanwhile), the main thread goes on collecting the workers'
+    results into the next batch.  At most one batch waits for the thread
+    (memory stays bounded: the one filling, the one waiting, the one being
+    written).  Batches are still written one at a time, in order, each in its
+    own transaction; an error in the thread (database gone, disk full) is
+    raised in the main thread at the next hand-over or at the end.
+    """
+
+    def __init__(self, conn: psycopg.Connection) -> None:
+        self.conn = conn
+        self.hdus = 0
+        self.error: BaseException | None = None
+        self._queue: queue.Queue[list[StagedFile] | None] = queue.Queue(maxsize=1)
+        self._thread = threading.Thread(target=self._loop, name="ingest-writer", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while True:
+            batch = self._queue.get()
+            if batch is None:
+                return
+            if self.error is None:
+                try:
+                    self.hdus += write_batch(self.conn, batch)
+                except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread
+                    self.error = exc
+
+    def put(self, batch: list[StagedFile]) -> None:
+        self._raise()
+        self._queue.put(batch)
+
+    def close(self) -> None:
+        """Wait until every batch handed over is written; raise the thread's error."""
+        self._queue.put(None)
+        self._thread.join()
+        self._raise()
+
+    def _raise(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+
 def _run(conn: psycopg.Connection, tasks: list[FileTask], summary: IngestSummary,
          workers: int, progress: Progress | None) -> None:
     batch: list[StagedFile] = []
     hdus = size = 0
-
-    def flush() -> None:
-        nonlocal batch, hdus, size
-        summary.hdus += write_batch(conn, batch)
-        batch, hdus, size = [], 0, 0
-
-    for staged in _stage_all(tasks, workers):
-        summary.files_staged += 1
-        for p in staged.problems:
-            if p.severity == "error":
-                summary.rejects += 1
-            else:
-                summary.warnings += 1
-            key = p.error_class if p.severity == "error" else f"{p.error_class} (warning)"
-            summary.reject_classes[key] = summary.reject_classes.get(key, 0) + 1
-        if staged.status == "rejected":
-            summary.files_rejected += 1
-        elif staged.status == "partial":
-            summary.files_partial += 1
-        batch.append(staged)
-        hdus += len(staged.hdu_rows)
-        size += staged.header_bytes
-        if len(batch) >= BATCH_FILES or hdus >= BATCH_HDUS or size >= BATCH_BYTES:
-            flush()
-        if progress:
-            progress(staged)
-    flush()
+    writer = _Writer(conn)
+    try:
+        for staged in _stage_all(tasks, workers):
+            summary.files_staged += 1
+            for p in staged.problems:
+                if p.severity == "error":
+                    summary.rejects += 1
+                else:
+                    summary.warnings += 1
+                key = p.error_class if p.severity == "error" else f"{p.error_class} (warning)"
+                summary.reject_classes[key] = summary.reject_classes.get(key, 0) + 1
+            if staged.status == "rejected":
+                summary.files_rejected += 1
+            elif staged.status == "partial":
+                summary.files_partial += 1
+            batch.append(staged)
+            hdus += len(staged.hdu_rows)
+            size += staged.header_bytes
+            if len(batch) >= BATCH_FILES or hdus >= BATCH_HDUS or size >= BATCH_BYTES:
+                writer.put(batch)
+                batch, hdus, size = [], 0, 0
+            if progress:
+                progress(staged)
+        if batch:
+            writer.put(batch)
+    finally:
+        writer.close()
+        summary.hdus += writer.hdus

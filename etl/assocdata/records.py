@@ -33,6 +33,15 @@ class Problem:
     #: 'warning': it was read by tolerating a departure from the standard.
     severity: str = "error"
 
+    # Problems travel from the workers to the parent by pickle: a plain tuple is
+    # several times cheaper than dataclasses' slots pickling (fields() each time).
+    def __getstate__(self) -> tuple[object, ...]:
+        return (self.error_class, self.message, self.hdu, self.keyword, self.severity)
+
+    def __setstate__(self, state: tuple[object, ...]) -> None:
+        (self.error_class, self.message, self.hdu, self.keyword,
+         self.severity) = state  # type: ignore[assignment]
+
 
 @dataclass(slots=True)
 class Column:

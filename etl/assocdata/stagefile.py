@@ -32,6 +32,16 @@ class FileTask:
     #: HDUs whose WCS pre-check killed a worker on an earlier attempt -> crash detail.
     wcs_crashed: tuple[tuple[int, str], ...] = ()
 
+    # Pickled once per file each way: dataclasses' own slots pickling calls
+    # fields() every time, which cost the parent more than the rest of a file.
+    def __getstate__(self) -> tuple[object, ...]:
+        return (self.catalogue, self.relpath, self.path, self.size, self.mtime_ns,
+                self.wcs_crashed)
+
+    def __setstate__(self, state: tuple[object, ...]) -> None:
+        for name, value in zip(_TASK_FIELDS, state):
+            object.__setattr__(self, name, value)
+
 
 @dataclass(slots=True)
 class StagedFile:
@@ -45,7 +55,16 @@ class StagedFile:
     problems: list[Problem] = field(default_factory=list)
     header_bytes: int = 0
 
+    def __getstate__(self) -> tuple[object, ...]:
+        return (self.task, self.header_hash, self.status, self.n_hdus, self.hdu_rows,
+                self.problems, self.header_bytes)
 
+    def __setstate__(self, state: tuple[object, ...]) -> None:
+        (self.task, self.header_hash, self.status, self.n_hdus, self.hdu_rows,
+         self.problems, self.header_bytes) = state  # type: ignore[assignment]
+
+
+_TASK_FIELDS = ("catalogue", "relpath", "path", "size", "mtime_ns", "wcs_crashed")
 NULL = "\\N"
 
 
@@ -113,8 +132,27 @@ HDU_COPY_COLUMNS = (
 )
 
 
-def stage_file(task: FileTask) -> StagedFile:
-    """Read every header of ``task.path``; never raises for bad input."""
+def stage_files(tasks: tuple[FileTask, ...]) -> list[StagedFile]:
+    """Stage a few files in one worker task (see :func:`stage_file`).
+
+    Why several: each task is a round trip between the parent and a worker
+    (pickle, pipe, poll), which cost about as much CPU as reading a small
+    file.  The checkpoints carry the file's position in ``tasks``, so a crash
+    still names the file (and the HDU).
+    """
+    out = []
+    for position, task in enumerate(tasks):
+        isolation.checkpoint((position, None))
+        out.append(stage_file(task, position))
+    return out
+
+
+def stage_file(task: FileTask, position: int = 0) -> StagedFile:
+    """Read every header of ``task.path``; never raises for bad input.
+
+    ``position``: the file's place in the worker's task (:func:`stage_files`),
+    recorded with the HDU index in the checkpoint around each WCS pre-check.
+    """
     out = StagedFile(task)
     # A gzip file is decompressed once, for the headers and the column ranges.
     whole = fitsfile.inflate(task.path)
@@ -135,7 +173,8 @@ def stage_file(task: FileTask) -> StagedFile:
     with columns.open_data(task.path, decompressed=whole) as source:
         for raw in raws:
             try:
-                out.hdu_rows.append(_stage_hdu(task, raw, crashed, out.problems, source))
+                out.hdu_rows.append(_stage_hdu(task, raw, crashed, out.problems, source,
+                                               position))
                 out.header_bytes += len(raw.text)
             except Exception as exc:  # a bug or an input we did not foresee: reject the HDU
                 out.problems.append(Problem(
@@ -152,7 +191,7 @@ def stage_file(task: FileTask) -> StagedFile:
 
 
 def _stage_hdu(task: FileTask, raw: fitsfile.RawHeader, crashed: dict[int, str],
-               problems: list[Problem], source: columns.DataSource) -> bytes:
+               problems: list[Problem], source: columns.DataSource, position: int) -> bytes:
     text = _clean(raw.text, raw.index, problems)
     parsed = cards.parse_header(text, raw.index, raw.card_sep)
     problems.extend(parsed.problems)
@@ -170,9 +209,9 @@ def _stage_hdu(task: FileTask, raw: fitsfile.RawHeader, crashed: dict[int, str],
             raw.index,
         ))
     else:
-        # If wcslib kills this process, the pool reports this HDU index and
-        # the file is staged again with this HDU's WCS marked as crashed.
-        isolation.checkpoint(raw.index)
+        # If wcslib kills this process, the pool reports this file and HDU
+        # index and the file is staged again with this HDU's WCS marked as crashed.
+        isolation.checkpoint((position, raw.index))
         hdu.wcs_status, hdu.wcs_message = wcscheck.check_wcs(hdu.keywords, text, hdu.xtension)
-        isolation.checkpoint(None)
+        isolation.checkpoint((position, None))
     return encode_hdu(hdu)
