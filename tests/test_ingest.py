@@ -6,7 +6,9 @@ corpus (arranged as the sample collection).
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -290,3 +292,142 @@ def test_cli_summary_counts_files_hdus_and_rejects(db_url, tmp_path, corpus):
     assert proc.returncode == 0, proc.stderr
     assert "files seen      7" in proc.stdout
     assert "rejects         5 " in proc.stdout and "not-fits" in proc.stdout
+
+
+# -- the staged rows themselves, pinned -----------------------------------------
+
+def _equivalence_tree(root: Path, corpus: Path) -> Path:
+    """The sample collection, the crafted crashing headers and the broken copies, in one tree."""
+    sample.build(root, corpus)
+    crash = root / "CRASH"
+    crash.mkdir()
+    (crash / "ReadMe").write_text("crafted headers that crash wcslib\n")
+    for p in sorted((Path(__file__).parent / "data" / "crash").glob("*.hdr")):
+        shutil.copy2(p, crash / p.name)
+    _broken_catalogue(root, corpus)
+    return root
+
+
+_FRAME = re.compile(r'File "[^"]*", line \d+ in \S+?(?= <-|\)|\\n|\n|$)')
+
+
+def staged_digests(db) -> dict[str, str]:
+    """catalogue/relpath -> sha256 of every staged row of the file (no ids, times or sizes).
+
+    JSONB columns are compared as PostgreSQL stores them.  The source frames
+    quoted in crash messages (faulthandler: path, line, function) are left
+    out: they move whenever the code does.
+    """
+    rows: dict[str, list[str]] = {}
+    for query in (
+        "SELECT catalogue || '/' || relpath, concat_ws('|', header_hash, n_hdus, status) "
+        "FROM staging.file",
+        "SELECT f.catalogue || '/' || f.relpath, concat_ws('|', h.hdu, h.xtension, h.extname, "
+        "h.bitpix, h.naxis::text, h.header_offset, h.data_offset, h.data_size, md5(h.header), "
+        "md5(h.keywords::text), md5(coalesce(h.duplicates::text, '-')), "
+        "md5(coalesce(h.columns::text, '-')), h.wcs_status, coalesce(h.wcs_message, '-')) "
+        "FROM staging.hdu h JOIN staging.file f ON f.id = h.file_id",
+        "SELECT catalogue || '/' || relpath, concat_ws('|', coalesce(hdu::text, '-'), "
+        "coalesce(keyword, '-'), error_class, severity, message) FROM staging.reject",
+    ):
+        for key, row in db.execute(query):
+            rows.setdefault(key, []).append(_FRAME.sub("FRAME", row))
+    return {key: hashlib.sha256("\n".join(sorted(r)).encode()).hexdigest()[:16]
+            for key, r in sorted(rows.items())}
+
+
+def test_staged_rows_of_the_corpus_are_exactly_as_pinned(db, db_url, tmp_path, corpus):
+    """Every row staged from the corpus (and from the crashing and broken copies)
+    is what the reference reader staged: a faster reader must not change one."""
+    ingest(_equivalence_tree(tmp_path, corpus), database_url=db_url)
+    got = staged_digests(db)
+    assert set(got) == set(STAGED_DIGESTS)
+    assert {k: v for k, v in got.items() if STAGED_DIGESTS[k] != v} == {}
+
+
+#: staged_digests() of the reference reader (commit a877a0a, before the
+#: performance work), on the tree of _equivalence_tree().
+STAGED_DIGESTS: dict[str, str] = {
+    'BROKEN/cat/badcard.fits': 'acfd6ac8ab61540a',
+    'BROKEN/cat/empty.fits': 'e6553cc1a4723c10',
+    'BROKEN/cat/good.fits': '21712b6640e47632',
+    'BROKEN/cat/good.hdr': 'd2eb11f18c651ec6',
+    'BROKEN/cat/notfits.fits': 'aba9b53d8dc61a3d',
+    'BROKEN/cat/notgzip.fits.gz': '879359be5a4a9057',
+    'BROKEN/cat/truncated.fits': '4aac07e40fe206f0',
+    'CRASH/bintable_image_and_pixlist.hdr': 'c957e2fe9cad3fa2',
+    'CRASH/dss_plate_string_value.hdr': 'bb929a9978e65f9f',
+    'CRASH/felo_hel_velref.hdr': '74173052adcbd981',
+    'CRASH/pixlist_column_beyond_tfields.hdr': 'a69370093092e915',
+    'CRASH/pixlist_tfields_negative.hdr': '83b761a921f26642',
+    'CRASH/spectrum_sip_coefficient.hdr': 'f3366fdb99a89541',
+    'CRASH/wcsaxes_huge.hdr': 'd78e27ff5f58c4d1',
+    'DEMO/astropy-data/HorseHead.fits': '21712b6640e47632',
+    'DEMO/astropy-data/allsky_rosat.fits': '49ae6a9d3cc72acf',
+    'DEMO/astropy-data/gc_2mass_k.fits': '711819074fda4652',
+    'DEMO/astropy-data/gc_bolocam_gps.fits': '2baaa829777be238',
+    'DEMO/astropy-data/gc_msx_e.fits': '171044e3fae661ce',
+    'DEMO/astropy-data/hlsp_tess-data-alerts_tess_phot_00025155310-s01_tess_v1_lc.fits': 'd819af5ff6fedf6e',
+    'DEMO/astropy-data/input_file.fits': '83d871edb06ff5df',
+    'DEMO/astropy-data/kplr010666592-2009131110544_slc.fits': '9149395153501d9c',
+    'DEMO/astropy-data/l1448_13co.fits': '32b0d8586d44ff6d',
+    'DEMO/astropy-data/r.UVES.2011-08-11T232352.266-A01_0000.fits': '38633cdd36aed4e6',
+    'DEMO/astropy-data/r.UVES.2011-08-13T031149.083-A01_0000.fits': '0ad57da3490645be',
+    'DEMO/astropy-data/spitzer_example_image.fits': '1a9dc9f56565f75e',
+    'DEMO/astropy-data/wright_eastmann_2014_tau_ceti.fits': '5b7aa1f7a0b1ff1e',
+    'DEMO/gammapy-data/EventList_Crab_fHitbin9GP.fits.gz': '4dd72702554c5c4a',
+    'DEMO/gammapy-data/fermi-3fhl-gc-counts-cube.fits.gz': '59f9b1160e1a70ed',
+    'DEMO/gammapy-data/fermi-3fhl-gc-counts.fits.gz': '93a0e60682563f49',
+    'DEMO/gammapy-data/fermi-3fhl-gc-events.fits.gz': '415f0cc22b472633',
+    'DEMO/gammapy-data/hess_dl3_dr1_obs_id_023523.fits.gz': 'cadaf2c0675bbffe',
+    'DEMO/gammapy-data/pks2155_hess_lc.fits': '363d4a3099745a0b',
+    'DEMO/gammapy-data/run_05029748_DL3.fits': '854d96c0ef396a94',
+    'DEMO/laspec/med-58408-TD230151N343645T01_sp01-015.fits': '87f2ae803db21c54',
+    'DEMO/laspec/spec-57287-KP193637N444141V03_sp10-161.fits.gz': '076f07fb3a24d035',
+    'DEMO/laspec/spec-58397-EG014118N254444M01_sp03-031.fits': 'fad8a230f9d09dab',
+    'DEMO/pkg-astropy/1904-66_CAR.hdr': 'a55eabf321d8d346',
+    'DEMO/pkg-astropy/1904-66_SIN.hdr': '54b34667bd24c0de',
+    'DEMO/pkg-astropy/1904-66_TAN.hdr': 'd2eb11f18c651ec6',
+    'DEMO/pkg-astropy/1904-66_ZEA.hdr': '9a1f54bba5d69030',
+    'DEMO/pkg-astropy/checksum.fits': 'd439d46ac7b4945b',
+    'DEMO/pkg-astropy/header_newlines.fits': '86367d3b48f1308f',
+    'DEMO/pkg-astropy/orion-freq-4.hdr': '148ce4ce62a7f026',
+    'DEMO/pkg-astropy/sip.fits': 'bfba06d78454f057',
+    'DEMO/pkg-glue/events.fits': '486e07d88e1d8194',
+    'DEMO/pkg-irispy/iris_l2_20210905_001833_3620258102_SJI_1330_t000.fits': 'de52a915b5131e19',
+    'DEMO/pkg-sunpy/efz20040301.010016_s.fits': 'c51393449709d899',
+    'DEMO/pkg-sunpy/go1520120601.fits.gz': '752c3f4630954f36',
+    'DEMO/pkg-sunpy/hmi_sharp_magnetogram.header': '76392ef20b84496f',
+    'DEMO/pkg-sunpy/hsi_obssumm_20120601_018_truncated.fits.gz': '5349c56b57135871',
+    'DEMO/pkg-sunpy/lasco_c2_25299383_s.header': '4300f77e29741416',
+    'DEMO/pkg-sunpy/swap_lv1_20140606_000113.header': '27b332b546a94915',
+    'DEMO/pyspeckit/10074-190_HCOp.fits': 'b2834bba48bc973c',
+    'DEMO/pyspeckit/BD60596_merged.fits': 'f5757c3cdf471c2b',
+    'DEMO/pyspeckit/G031.947+00.076_nh3_11_Tastar.fits': '51590e1bb457ba12',
+    'DEMO/pyspeckit/G203.04+1.76_h2co.fits': 'c26db40a038226a4',
+    'DEMO/pyspeckit/evega.0039.rs.ec.dispcor.fits': '0fc5b4b7ea80a2e9',
+    'DEMO/pyspeckit/hr2421.fit': '26ae3ebd5b4de7c5',
+    'DEMO/pyspeckit/n2hp_cube.fits': '5fe7f4a87ed19654',
+    'DEMO/pyspeckit/sample_13CO.fits': '099f39036b95932b',
+    'DEMO/pyspeckit/sample_sdss.fits': 'd8d2707eb493e228',
+    'DEMO/pyspeckit/sn2009ip_halpha.fits': 'a3ef001754efd767',
+    'DEMO/sherpa-test-data/3c120_heg_1.pha.gz': '5da0c6a3b2b88a2a',
+    'DEMO/sherpa-test-data/3c273.pi': '29bde2d7a62bd023',
+    'DEMO/sherpa-test-data/MNLup_2138_0670580101_EMOS1_S001_specbg.fits': '4e950e02cb7b1022',
+    'DEMO/sherpa-test-data/acisf01575_001N001_r0085_pha3.fits.gz': '17ca43f81f919374',
+    'DEMO/sherpa-test-data/acisf07999_000N001_r0035_regevt3_srcimg.fits': '3d4e677011d6f094',
+    'DEMO/sherpa-test-data/hrcf24564_000N030_r0001_pha3.fits.gz': '15786a72ca486516',
+    'DEMO/spectraml/spec-55916-B5591606_sp01-001.fits': '59e189085fd842be',
+    'DEMO/spectraml/spec-55939-B5593905_sp01-018.fits': '81301eb3f4dbaa57',
+    'DEMO/spectraml/spec-56257-GAC089N38V2_sp01-001.fits': '695249169429adbd',
+    'DEMO/specutils-history/1d.fits': '22f3dc03fec40674',
+    'DEMO/specutils-history/AAO.fits': '18cbf42a75eaa8e6',
+    'DEMO/specutils-history/L5g_0355+11_Cruz09.fits': '7a226f578defafdd',
+    'DEMO/specutils-history/TRES.fits': '637e41a7d95b25aa',
+    'DEMO/specutils-history/UM669_nF.fits': '96ec124cf32dbfc9',
+    'DEMO/specutils-history/multispec-linear-log.fits': '4b03fd52a7b15308',
+    'DEMO/specutils-history/multispec_equispec.fits': 'c9fb658a7bdf2d47',
+    'DEMO/specutils-history/odbue5030_x1d.fits': 'c80a21be9cd152a5',
+    'DEMO/specutils-history/spec1d.1245.066.12004136.fits': 'a957427f5c6b668b',
+    'DEMO/specutils-history/spline.fits': '2cf58f0de3d7119c',
+}
