@@ -412,6 +412,18 @@ def test_sip_cards_are_kept_only_where_wcslib_copes(corpus: Path) -> None:
     assert b"A_0_2" in data and b"A_0_2" not in wcscheck._safe_distortions(data)
 
 
+def test_sip_and_dss_keywords_are_found_only_at_card_starts() -> None:
+    """The distortion rule looks at keywords, not at values or comments that spell one."""
+    data = wcscheck.header_bytes(crash_file("spectrum_sip_coefficient.hdr")[1])
+    decoy = b"COMMENT A_0_2 = 'x' PLTDECD = '-2' AMDX1 = 1 B_1_1 = 2".ljust(80)
+    cards = [data[i:i + 80] for i in range(0, len(data), 80)]
+    fooled = b"".join([decoy] + cards)
+    # only the real A_0_2 card is dropped; the decoy stays as it is
+    assert wcscheck._safe_distortions(fooled) == decoy + wcscheck._safe_distortions(data)
+    assert wcscheck._card_starts(wcscheck._keyword_heads(fooled), b"A_") == [
+        80 * (1 + i) for i, c in enumerate(cards) if c.startswith(b"A_")]
+
+
 def test_partly_malformed_dss_is_left_out_not_misread(corpus: Path) -> None:
     """wcslib would apply the plate solution with PLTDECD rejected: 4 degrees off, silently."""
     header = fits.getheader(corpus / "astropy-data/HorseHead.fits")

@@ -128,21 +128,24 @@ def describe_columns(keywords: dict[str, Any], hdu: int) -> list[Column]:
     ascii_table = keywords.get("XTENSION") == "TABLE"
     extname = keywords.get("EXTNAME")
     gti = isinstance(extname, str) and extname.strip().upper().startswith("GTI")
+    get = keywords.get
     columns = []
     for n in range(1, tfields + 1):
-        column = Column(
-            number=n,
-            ttype=_text(keywords.get(f"TTYPE{n}")),
-            tform=_text(keywords.get(f"TFORM{n}")),
-            tunit=_text(keywords.get(f"TUNIT{n}")),
-            tucd=_text(keywords.get(f"TUCD{n}")),
-            tdim=_text(keywords.get(f"TDIM{n}")),
-            tdisp=_text(keywords.get(f"TDISP{n}")),
-        )
-        if _is_numeric(column.tform, ascii_table):
-            column.role = column_role(column.ttype, column.tunit, column.tucd, gti)
+        names = _DESCRIPTOR_KEYS[n] if n < len(_DESCRIPTOR_KEYS) else _descriptor_keys(n)
+        ttype, tform, tunit, tucd, tdim, tdisp = (_text(get(key)) for key in names)
+        column = Column(n, ttype, tform, tunit, tucd, tdim, tdisp)
+        if _is_numeric(tform, ascii_table):
+            column.role = column_role(ttype, tunit, tucd, gti)
         columns.append(column)
     return columns
+
+
+def _descriptor_keys(n: int) -> tuple[str, ...]:
+    return (f"TTYPE{n}", f"TFORM{n}", f"TUNIT{n}", f"TUCD{n}", f"TDIM{n}", f"TDISP{n}")
+
+
+#: The descriptor keywords of columns 1..999 (formatted once, not per header).
+_DESCRIPTOR_KEYS = [()] + [_descriptor_keys(n) for n in range(1, 1000)]
 
 
 def _text(value: Any) -> str | None:
@@ -154,7 +157,9 @@ def _text(value: Any) -> str | None:
     return str(value)
 
 
+@lru_cache(maxsize=4096)
 def _is_numeric(tform: str | None, ascii_table: bool) -> bool:
+    """Whether a TFORM holds numbers (cached: archives reuse a few hundred forms)."""
     if not tform:
         return False
     if ascii_table:
@@ -168,9 +173,14 @@ def _is_numeric(tform: str | None, ascii_table: bool) -> bool:
     return code in _NUMERIC_CODES and m.group(1) != "0"
 
 
+@lru_cache(maxsize=16384)
 def column_role(ttype: str | None, tunit: str | None, tucd: str | None,
                 gti: bool = False) -> str | None:
-    """'spectral', 'temporal' or None for one column (the module's rule)."""
+    """'spectral', 'temporal' or None for one column (the module's rule).
+
+    Cached on the descriptor strings, as :func:`_unit_types` is: real
+    collections repeat the same column descriptions from file to file.
+    """
     if tucd and tucd.strip():
         return _ucd_role(tucd)
     if not ttype:

@@ -361,9 +361,10 @@ def _safe_distortions(data: bytes) -> bytes:
     - a group whose cards are *all* of the wrong type crashes wcspih(), every
       time (item 1): left alone, the pre-check reports it.
     """
-    sip = [pos for prefix in (b"A_", b"B_", b"AP_", b"BP_") for pos in _card_starts(data, prefix)
+    heads = _keyword_heads(data)
+    sip = [pos for prefix in (b"A_", b"B_", b"AP_", b"BP_") for pos in _card_starts(heads, prefix)
            if _SIP_CARD.match(data, pos)]
-    dss = [(pos, m) for prefix in _DSS_PREFIXES for pos in _card_starts(data, prefix)
+    dss = [(pos, m) for prefix in _DSS_PREFIXES for pos in _card_starts(heads, prefix)
            if (m := _DSS_CARD.match(data, pos))]
     if not sip and not dss:
         return data
@@ -382,14 +383,28 @@ def _safe_distortions(data: bytes) -> bytes:
     return b"".join(data[i:i + 80] for i in range(0, len(data), 80) if i not in drop)
 
 
-def _card_starts(data: bytes, prefix: bytes) -> list[int]:
-    """Offsets of the cards whose keyword begins with ``prefix`` (bytes.find: memchr speed)."""
+def _keyword_heads(data: bytes) -> bytes:
+    """The first 8 bytes of every card, end to end: what :func:`_card_starts` searches.
+
+    Searching the 8-byte keyword fields instead of the whole header makes the
+    dozen prefix searches of :func:`_safe_distortions` ten times cheaper (and
+    values or comments that contain a prefix no longer cost a loop turn).
+    """
+    return b"".join([data[i:i + 8] for i in range(0, len(data), 80)])
+
+
+def _card_starts(heads: bytes, prefix: bytes) -> list[int]:
+    """Offsets (in the header) of the cards whose keyword begins with ``prefix``.
+
+    ``heads`` is :func:`_keyword_heads` of the header; ``prefix`` is at most 8
+    bytes long, so a match at a multiple of 8 lies within one card's keyword.
+    """
     found = []
-    pos = data.find(prefix)
+    pos = heads.find(prefix)
     while pos >= 0:
-        if pos % 80 == 0:
-            found.append(pos)
-        pos = data.find(prefix, pos + 1)
+        if pos % 8 == 0:
+            found.append(pos // 8 * 80)
+        pos = heads.find(prefix, pos + 1)
     return found
 
 
