@@ -60,13 +60,18 @@ SELECT f.id AS file_id, f.header_hash
 
 _DERIVE = """
 CREATE TEMP TABLE derived ON COMMIT DROP AS
-SELECT i.file_id, d.ordinality AS n, d.doc::jsonb AS doc
+SELECT i.file_id, d.ordinality AS n, (j->>'hdu')::int AS hdu, j ? 'values' AS is_row,
+       j->'values' AS vals, j->'provenance' AS provenance,
+       coalesce(j->'issues', j->'file_issues') AS issues, j->>'unusable' AS unusable
   FROM derive.file_input i
   JOIN todo USING (file_id)
   JOIN staging.catalogue c ON c.id = i.catalogue,
   LATERAL derive.derive_file(i.catalogue, i.relpath, i.size, i.hdus, i.keywords, i.headers,
                              c.readme, %(settings)s)
-          WITH ORDINALITY AS d(doc, ordinality)
+          WITH ORDINALITY AS d(doc, ordinality),
+  -- parsed once (OFFSET 0 keeps the planner from repeating the cast per column);
+  -- the parts get their own columns: a big jsonb would be detoasted per access
+  LATERAL (SELECT d.doc::jsonb AS j OFFSET 0) AS x
 """
 
 # Files whose rows must go: recomputed ones, and those no longer staged.
@@ -97,8 +102,7 @@ _DELETE = [
 _INSERT_OBSCORE = """
 INSERT INTO ivoa.obscore
 SELECT r.*
-  FROM (SELECT doc->'values' AS v FROM derived
-         WHERE doc ? 'values' AND doc->>'unusable' IS NULL) AS s,
+  FROM (SELECT vals AS v FROM derived WHERE is_row AND unusable IS NULL) AS s,
        -- LATERAL, not (f(x)).*: the latter calls the function once per column
        LATERAL jsonb_populate_record(NULL::ivoa.obscore,
           s.v || CASE WHEN s.v ? 's_ra' AND s.v ? 's_dec' THEN jsonb_build_object('hpx',
@@ -110,32 +114,32 @@ SELECT r.*
 _INSERT_PRODUCT = """
 INSERT INTO derive.product (obs_publisher_did, file_id, hdu, published, unusable_reason,
                             provenance, rules_version)
-SELECT doc->'values'->>'obs_publisher_did', file_id, (doc->>'hdu')::int,
-       doc->>'unusable' IS NULL, doc->>'unusable',
-       doc->'provenance' || CASE WHEN doc->'values' ? 's_ra' AND doc->'values' ? 's_dec'
+SELECT vals->>'obs_publisher_did', file_id, hdu, unusable IS NULL, unusable,
+       provenance || CASE WHEN vals ? 's_ra' AND vals ? 's_dec'
            THEN '{"hpx": {"from": ["s_ra", "s_dec"], "rule": "hpx.healpix-nest-29",
                           "note": "healpix_nest(29, spoint(radians(s_ra), radians(s_dec))) in SQL"}}'::jsonb
            ELSE '{}'::jsonb END,
        %(rules_version)s
   FROM derived
- WHERE doc ? 'values' AND doc->'values' ? 'obs_publisher_did'
+ WHERE is_row AND vals ? 'obs_publisher_did'
 """
 
 _INSERT_ISSUES = """
 INSERT INTO derive.issue (file_id, hdu, obs_publisher_did, column_name, code, severity, message)
-SELECT d.file_id, (d.doc->>'hdu')::int, d.doc->'values'->>'obs_publisher_did',
-       i->>'column', i->>'code', i->>'severity', i->>'message'
-  FROM derived d, jsonb_array_elements(coalesce(d.doc->'issues', d.doc->'file_issues')) i
+SELECT d.file_id, d.hdu, d.vals->>'obs_publisher_did', i."column", i.code, i.severity, i.message
+  FROM derived d,
+       jsonb_to_recordset(d.issues) AS i("column" text, code text, severity text, message text)
+ WHERE d.issues IS NOT NULL AND d.issues <> '[]'::jsonb
 UNION ALL
-SELECT d.file_id, (d.doc->>'hdu')::int, NULL, NULL, 'unusable', 'error', d.doc->>'unusable'
-  FROM derived d WHERE d.doc->>'unusable' IS NOT NULL
+SELECT d.file_id, d.hdu, NULL, NULL, 'unusable', 'error', d.unusable
+  FROM derived d WHERE d.unusable IS NOT NULL
 """
 
 _FILE_STATE = """
 INSERT INTO derive.file_state (file_id, header_hash, rules_version, settings_hash, n_products)
 SELECT t.file_id, t.header_hash, %(rules_version)s, md5(%(settings)s), coalesce(c.n, 0)
   FROM todo t
-  LEFT JOIN (SELECT file_id, count(*) AS n FROM derived WHERE doc ? 'values' GROUP BY file_id) c
+  LEFT JOIN (SELECT file_id, count(*) AS n FROM derived WHERE is_row GROUP BY file_id) c
        USING (file_id)
 """
 
@@ -182,7 +186,7 @@ def refresh_batch(conn: psycopg.Connection, catalogues: list[str], *, full: bool
             "SELECT count(*), coalesce(sum((SELECT count(*) FROM staging.hdu h "
             "WHERE h.file_id = t.file_id)), 0) FROM todo t").fetchone()
         unusable = conn.execute(
-            "SELECT count(*) FROM derived WHERE doc->>'unusable' IS NOT NULL").fetchone()[0]
+            "SELECT count(*) FROM derived WHERE unusable IS NOT NULL").fetchone()[0]
     summary.catalogues.extend(catalogues)
     summary.files += files
     summary.hdus += int(hdus)
@@ -201,6 +205,40 @@ def _batches(names: list[str], size: int) -> list[list[str]]:
     return [names[i:i + size] for i in range(0, len(names), size)]
 
 
+#: Parallel refresh: the smallest batch, as a fraction of the staged files
+#: divided by the number of workers (keeps the per-batch overhead bounded).
+_MIN_BATCH_SHARE = 1.0 / 32
+
+
+def _guided_batches(names: list[str], files: dict[str, int], workers: int,
+                    size: int) -> list[list[str]]:
+    """Batches that shrink as the work runs out, so that every worker stays busy to the end.
+
+    Guided self-scheduling by staged files: a batch takes about 1/(2 x workers)
+    of the files still left (at most ``size`` catalogues, at least
+    _MIN_BATCH_SHARE of a worker's share), so the last batches are small and
+    the workers finish together instead of one waiting for another's large
+    batch.
+    """
+    remaining = sum(files.get(n, 0) for n in names)
+    floor = max(1.0, remaining / workers * _MIN_BATCH_SHARE)
+    out: list[list[str]] = []
+    batch: list[str] = []
+    weight = 0
+    target = max(floor, remaining / (2 * workers))
+    for name in names:
+        batch.append(name)
+        weight += files.get(name, 0)
+        if weight >= target or len(batch) >= size:
+            out.append(batch)
+            remaining -= weight
+            batch, weight = [], 0
+            target = max(floor, remaining / (2 * workers))
+    if batch:
+        out.append(batch)
+    return out
+
+
 def refresh(catalogues: Iterable[str] | None = None, *, database_url: str | None = None,
             full: bool = False, workers: int = 1,
             batch_size: int = BATCH_CATALOGUES) -> RefreshSummary:
@@ -215,7 +253,13 @@ def refresh(catalogues: Iterable[str] | None = None, *, database_url: str | None
     with psycopg.connect(url, autocommit=True) as conn:
         names = list(catalogues) if catalogues else [
             r[0] for r in conn.execute("SELECT id FROM staging.catalogue ORDER BY id")]
-        batches = _batches(names, max(1, batch_size))
+        if workers > 1:
+            files = dict(conn.execute(
+                "SELECT catalogue, count(*) FROM staging.file WHERE catalogue = ANY(%s) "
+                "GROUP BY catalogue", (names,)).fetchall())
+            batches = _guided_batches(names, files, workers, max(1, batch_size))
+        else:
+            batches = _batches(names, max(1, batch_size))
         if workers <= 1 or len(batches) <= 1:
             summary = RefreshSummary()
             for batch in batches:
