@@ -41,19 +41,5 @@ SELECT p.obs_publisher_did,
 COMMENT ON VIEW derive.cell_provenance IS
   'How each ObsCore cell was obtained: e.g. em_min <- {CRVAL1,CDELT1,NAXIS1} via spectral.wcs';
 
--- A file's input to the rules: the one place where a file's HDUs are assembled
--- (HDU metadata as a JSON array; keywords and header texts as arrays, same order).
-DROP VIEW IF EXISTS derive.file_input;
-CREATE VIEW derive.file_input AS
-SELECT f.id AS file_id, f.catalogue, f.relpath, f.size, f.header_hash, f.status,
-       h.hdus, h.keywords, h.headers
-  FROM staging.file f,
-  LATERAL (SELECT json_agg(json_build_object(
-                      'hdu', h.hdu, 'xtension', h.xtension, 'extname', h.extname,
-                      'bitpix', h.bitpix, 'naxis', h.naxis, 'columns', h.columns,
-                      'wcs_status', h.wcs_status) ORDER BY h.hdu)::text AS hdus,
-                  array_agg(h.keywords::text ORDER BY h.hdu) AS keywords,
-                  array_agg(h.header ORDER BY h.hdu) AS headers
-             FROM staging.hdu h WHERE h.file_id = f.id) h;
-COMMENT ON VIEW derive.file_input IS
-  'The rules'' input per staged file: HDU metadata (JSON array), keywords (jsonb text) and header texts, in HDU order';
+-- derive.file_input (the rules' input per file) is in sql/042: it merges the
+-- header defaults of the mapping files, whose tables come with migration 0004.

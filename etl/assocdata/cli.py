@@ -193,6 +193,8 @@ def cmd_map(args: argparse.Namespace) -> int:
         return _map_apply(args)
     if args.action == "list":
         return _map_list()
+    if args.action == "remove":
+        return _map_remove(args)
     return _die(f"unknown action {args.action}")
 
 
@@ -215,11 +217,35 @@ def _map_apply(args: argparse.Namespace) -> int:
         return 1
     except ValueError as exc:
         return _die(str(exc))
+    except psycopg.errors.IntegrityError as exc:
+        return _die(f"{args.file}: a value set by the mapping breaks the rule "
+                    f"{exc.diag.constraint_name or ''} of {exc.diag.schema_name or 'ivoa'}."
+                    f"{exc.diag.table_name or 'obscore'} ({exc.diag.message_primary}); nothing was written")
     except psycopg.OperationalError as exc:
         return _die(f"cannot use the database ({exc}); start it with `assocdata db start`")
     print("\n".join(summary.lines()))
     if args.dry_run:
         _print_changes(summary.changes, args.limit)
+    return 0
+
+
+def _map_remove(args: argparse.Namespace) -> int:
+    import psycopg
+
+    from . import config
+    from .mapping.store import remove
+
+    name = Path(args.file).name
+    with psycopg.connect(config.database_url()) as conn:
+        with conn.transaction():
+            known = conn.execute("SELECT 1 FROM mapping.mapping WHERE name = %s", [name]).fetchone()
+        if not known:
+            return _die(f"no mapping named {name!r} (see `assocdata map list`)")
+        summary = remove(conn, name, args.catalogue or None)
+    where = ", ".join(args.catalogue) if args.catalogue else "everywhere"
+    print(f"mapping {name} removed ({where})")
+    if summary is not None:
+        print("\n".join(summary.lines()))
     return 0
 
 
@@ -332,11 +358,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--catalogue", action="append", help="restrict to a catalogue (repeatable)")
     p.set_defaults(func=cmd_export)
 
-    p = sub.add_parser("map", help="mapping files: check, apply, list (docs/mapping.md)")
-    p.add_argument("action", choices=["check", "apply", "list"])
-    p.add_argument("file", nargs="?", help="the mapping file (check, apply)")
+    p = sub.add_parser("map", help="mapping files: check, apply, list, remove (docs/mapping.md)")
+    p.add_argument("action", choices=["check", "apply", "list", "remove"])
+    p.add_argument("file", nargs="?", help="the mapping file (check, apply), or its name (remove)")
     p.add_argument("--sql", action="store_true", help="check: print the compiled SQL")
-    p.add_argument("--catalogue", action="append", help="apply: a catalogue id (repeatable)")
+    p.add_argument("--catalogue", action="append",
+                   help="apply, remove: a catalogue id (repeatable; remove: default all)")
     p.add_argument("--all", action="store_true", help="apply: every catalogue, now and later")
     p.add_argument("--dry-run", action="store_true",
                    help="apply: print the cells that would change (old -> new), write nothing")

@@ -1,4 +1,5 @@
-"""Mapping files: their tables (mapping.*), run-time functions and the user-function schema.
+"""Mapping files: their tables (mapping.*), run-time functions, the user-function schema,
+and derive.file_input (moved from sql/031) with the header defaults.
 
 Revision ID: 0004
 Revises: 0003
@@ -16,7 +17,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    apply_sql_files(op, ["040_mapping_tables.sql", "041_mapping_functions.sql"])
+    apply_sql_files(op, ["040_mapping_tables.sql", "041_mapping_functions.sql",
+                         "042_derive_input.sql"])
 
 
 def downgrade() -> None:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import psycopg
 
 from .. import config as project_config
+from ..mapping import store as mapping_store
 
 
 @dataclass
@@ -45,17 +46,23 @@ class RefreshSummary:
 
 _SETTINGS = "SELECT coalesce(jsonb_object_agg(key, value), '{}'::jsonb)::text FROM derive.setting"
 
+# A file is derived again when its header, the rules, the site settings or its
+# catalogue's mappings (mapping.catalogue_hash) changed: the last two make up
+# the settings hash, computed once per catalogue.
 _TODO = """
 CREATE TEMP TABLE todo ON COMMIT DROP AS
-SELECT f.id AS file_id, f.header_hash
+WITH cat AS (
+    SELECT id, md5(%(settings)s || mapping.catalogue_hash(id)) AS settings_hash
+      FROM unnest(%(catalogues)s::text[]) AS id)
+SELECT f.id AS file_id, f.header_hash, cat.settings_hash
   FROM staging.file f
+  JOIN cat ON cat.id = f.catalogue
   LEFT JOIN derive.file_state s ON s.file_id = f.id
- WHERE f.catalogue = ANY(%(catalogues)s)
-   AND f.status IN ('staged', 'partial')
+ WHERE f.status IN ('staged', 'partial')
    AND (%(full)s OR s.file_id IS NULL
         OR s.header_hash IS DISTINCT FROM f.header_hash
         OR s.rules_version <> %(rules_version)s
-        OR s.settings_hash <> md5(%(settings)s))
+        OR s.settings_hash <> cat.settings_hash)
 """
 
 _DERIVE = """
@@ -137,7 +144,7 @@ SELECT d.file_id, d.hdu, NULL, NULL, 'unusable', 'error', d.unusable
 
 _FILE_STATE = """
 INSERT INTO derive.file_state (file_id, header_hash, rules_version, settings_hash, n_products)
-SELECT t.file_id, t.header_hash, %(rules_version)s, md5(%(settings)s), coalesce(c.n, 0)
+SELECT t.file_id, t.header_hash, %(rules_version)s, t.settings_hash, coalesce(c.n, 0)
   FROM todo t
   LEFT JOIN (SELECT file_id, count(*) AS n FROM derived WHERE is_row GROUP BY file_id) c
        USING (file_id)
@@ -169,6 +176,7 @@ def refresh_batch(conn: psycopg.Connection, catalogues: list[str], *, full: bool
         params["settings"] = conn.execute(_SETTINGS).fetchone()[0]
         conn.execute(_TODO, params)
         conn.execute("ANALYZE todo")  # temp tables have no statistics otherwise
+        mapping_store.before_derive(conn, catalogues)  # header defaults of the mappings
         conn.execute(_DERIVE, params)
         conn.execute(_STALE, params)
         conn.execute("ANALYZE derived; ANALYZE stale")
@@ -182,6 +190,7 @@ def refresh_batch(conn: psycopg.Connection, catalogues: list[str], *, full: bool
         conn.execute(_INSERT_PRODUCT, params)
         issues = conn.execute(_INSERT_ISSUES).rowcount
         conn.execute(_FILE_STATE, params)
+        mapping_store.after_derive(conn, catalogues)  # field rules of the mappings
         files, hdus = conn.execute(
             "SELECT count(*), coalesce(sum((SELECT count(*) FROM staging.hdu h "
             "WHERE h.file_id = t.file_id)), 0) FROM todo t").fetchone()

@@ -105,21 +105,63 @@ def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
 
 def contexts_from_staged(catalogue: str, relpath: str, hdus_json: Sequence[dict[str, Any]],
                          file_size: int | None) -> list[HDUContext]:
-    """HDUContexts from the JSON the refresh SQL aggregates from staging.hdu."""
+    """HDUContexts from the JSON the refresh SQL aggregates from staging.hdu.
+
+    An HDU object may carry the header defaults of the mapping files
+    ("defaults", from mapping.hdu_default): those whose keyword the header
+    lacks complete the keywords and the header text (assocdata.mapping.defaults,
+    the same merge the wcslib pre-check of completed headers used). wcslib
+    sees a completed header only if that pre-check accepted it.
+    """
     contexts: list[HDUContext] = []
     primary: dict[str, Any] = {}
     for h in sorted(hdus_json, key=lambda x: x["hdu"]):
         keywords = h.get("keywords") or {}
+        header = h.get("header") or ""
+        wcs_status = h.get("wcs_status") or "none"
+        if h.get("defaults"):
+            keywords, header, wcs_status = _with_defaults(h, keywords, header, wcs_status,
+                                                          primary if h["hdu"] else None)
         if h["hdu"] == 0:
             primary = keywords
         contexts.append(HDUContext(
             catalogue=catalogue, relpath=relpath, hdu=h["hdu"], keywords=keywords,
-            header_text=h.get("header") or "", xtension=h.get("xtension"),
+            header_text=header, xtension=h.get("xtension"),
             extname=h.get("extname"), bitpix=h.get("bitpix"), naxis=h.get("naxis") or [],
-            columns=h.get("columns") or [], wcs_status=h.get("wcs_status") or "none",
+            columns=h.get("columns") or [], wcs_status=wcs_status,
             primary=primary if h["hdu"] else {}, file_size=file_size, n_hdus=len(hdus_json),
         ))
     return contexts
+
+
+def _with_defaults(h: dict[str, Any], keywords: dict[str, Any], header: str, wcs_status: str,
+                   primary: dict[str, Any] | None) -> tuple[dict[str, Any], str, str]:
+    from ..mapping.defaults import complete
+
+    merged, text, applied = complete(keywords, header, primary, h["defaults"], h["hdu"])
+    if not applied:
+        return keywords, header, wcs_status
+    h["applied_defaults"] = applied
+    if not h.get("defaults_checked"):
+        return merged, text, "skipped"  # never checked: wcslib must not see it
+    return merged, text, h.get("defaults_wcs_status") or wcs_status
+
+
+def _annotate_defaults(doc: dict[str, Any], hdus_json: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Name the mapping line behind every defaulted keyword a cell was derived from."""
+    by_hdu = {h["hdu"]: h for h in hdus_json}
+    own = by_hdu.get(doc.get("hdu"), {})
+    primary = by_hdu.get(0, {})
+    applied = dict(own.get("applied_defaults") or {})
+    sources = dict(own.get("default_sources") or {})
+    if primary is not own and primary.get("applied_defaults"):
+        applied.update({f"{k}[0]": v for k, v in primary["applied_defaults"].items()})
+        sources.update({f"{k}[0]": v for k, v in (primary.get("default_sources") or {}).items()})
+    if applied:
+        from ..mapping.defaults import annotate
+
+        annotate(doc.get("provenance") or {}, applied, sources)
+    return doc
 
 
 def derive_staged_file(catalogue: str, relpath: str, file_size: int | None, hdus_text: str,
@@ -147,7 +189,10 @@ def derive_staged_file(catalogue: str, relpath: str, file_size: int | None, hdus
             h["header"] = text
     hdus = contexts_from_staged(catalogue, relpath, hdus_json, file_size)
     rows, issues = derive_file(FileInput(catalogue, relpath, file_size, readme, hdus), config)
-    out = [json.dumps(r.as_json(), allow_nan=False) for r in rows]
+    if any(h.get("applied_defaults") for h in hdus_json):
+        out = [json.dumps(_annotate_defaults(r.as_json(), hdus_json), allow_nan=False) for r in rows]
+    else:
+        out = [json.dumps(r.as_json(), allow_nan=False) for r in rows]
     out.append(json.dumps({
         "file_issues": [{"code": i.code, "message": i.message, "column": i.column,
                          "severity": i.severity} for i in issues],

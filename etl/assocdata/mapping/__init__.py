@@ -47,7 +47,7 @@ def compile_mapping(source: str, name: str = "<mapping>", *, conn: Any = None,
                     conn.execute("SELECT regexp_match('', %s)", [pattern])
             except Exception as exc:  # noqa: BLE001 - psycopg's DataError family
                 message = str(exc).split("\n")[0]
-                rep.error(line, column, f"invalid regular expression: {message}")
+                rep.error(line, column, message if message.startswith("invalid regular expression") else f"invalid regular expression: {message}")
     rep.raise_if_errors()
     rep.diagnostics.sort(key=lambda d: (d.line, d.column))
     return compiled, rep.diagnostics

@@ -103,15 +103,19 @@ def defaults_hash(defaults: Mapping[str, Any]) -> str:
 
 def annotate(provenance: dict[str, dict[str, Any]], applied: Mapping[str, Any],
              sources: Mapping[str, Any]) -> None:
-    """Name the mapping rule behind every defaulted keyword a cell was derived from."""
+    """Name the mapping rule behind every defaulted keyword a cell was derived from.
+
+    ``applied`` and ``sources`` are keyed as the cells' sources are: ``CUNIT1``
+    for the HDU's own keyword, ``CUNIT1[0]`` for one inherited from the primary.
+    """
     if not applied:
         return
     for cell in provenance.values():
-        used = [s for s in cell.get("from", []) if s.split("[")[0] in applied]
+        used = [s for s in cell.get("from", []) if s in applied]
         if used:
             cell["defaults"] = [
-                f"{k} <- {sources.get(k.split('[')[0], {}).get('rule', 'mapping')} "
-                f"{sources.get(k.split('[')[0], {}).get('note', '')}".strip() for k in used]
+                f"{k} <- {sources.get(k, {}).get('rule', 'mapping')} {sources.get(k, {}).get('note', '')}"
+                .strip() for k in used]
 
 
 def _check(task: tuple[int, int, str, dict[str, Any], str, str | None]) -> tuple[str, str | None]:

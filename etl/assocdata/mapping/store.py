@@ -98,6 +98,31 @@ def unassign(conn: psycopg.Connection, name: str, catalogues: Sequence[str] | No
                         [name, list(catalogues)]).rowcount
 
 
+def remove(conn: psycopg.Connection, name: str, catalogues: Sequence[str] | None = None) -> Any:
+    """Unassign a mapping (from some catalogues, or delete it) and re-derive what it touched.
+
+    One transaction; returns the refresh summary (None if the mapping was unknown).
+    """
+    from ..derive.refresh import refresh_batch
+
+    with conn.transaction():
+        rows = conn.execute("SELECT catalogue FROM mapping.assignment WHERE mapping_name = %s",
+                            [name]).fetchall()
+        known = conn.execute("SELECT 1 FROM mapping.mapping WHERE name = %s", [name]).fetchone()
+        if not known:
+            return None
+        assigned = [r[0] for r in rows]
+        if catalogues is None:
+            conn.execute("DELETE FROM mapping.mapping WHERE name = %s", [name])
+            targets = assigned
+        else:
+            unassign(conn, name, catalogues)
+            targets = [c for c in assigned if c in catalogues]
+        if "*" in targets:
+            targets = _all_catalogues(conn)
+        return refresh_batch(conn, targets) if targets else None
+
+
 # -- what the refresh calls ------------------------------------------------------------
 
 _COMPILED: dict[str, CompiledMapping] = {}
