@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 from functools import lru_cache
+from collections.abc import Callable
 from typing import Any
 
 from ..obscore import schema
@@ -56,17 +57,48 @@ def _problem(col: schema.Column, value: Any) -> str | None:
     return None
 
 
+@lru_cache(maxsize=1)
+def _checks() -> dict[str, Callable[[Any], str | None]]:
+    """Column -> its check, built once per process (validate runs for every row)."""
+    return {name: _check_for(col) for name, col in _columns().items()}
+
+
+def _check_for(col: schema.Column) -> Callable[[Any], str | None]:
+    """The check of one column: plain numbers in range and in-vocabulary text pass fast."""
+    if col.pg_type in _NUMERIC:
+        r = col.range
+        integer = col.pg_type in _INTEGER
+        lo = r.lo if r is not None and r.lo is not None and r.lo_closed else None
+        hi = r.hi if r is not None and r.hi is not None and r.hi_closed else None
+        exclusive = r is not None and ((r.lo is not None and not r.lo_closed)
+                                       or (r.hi is not None and not r.hi_closed))
+
+        def check(value: Any) -> str | None:
+            t = type(value)
+            if (t is float and not integer and not exclusive and math.isfinite(value)
+                    and (lo is None or value >= lo) and (hi is None or value <= hi)):
+                return None
+            if (t is int and not exclusive and (lo is None or value >= lo)
+                    and (hi is None or value <= hi)):
+                return None
+            return _problem(col, value)
+        return check
+    if not (col.values or col.pattern or col.size):
+        return lambda value: None if type(value) is str else _problem(col, value)
+    return lambda value: _problem(col, value)
+
+
 def validate(out: Derivation) -> None:
     """Drop cells that the table would refuse, each with an 'invalid-value' issue."""
-    columns = _columns()
+    checks = _checks()
     for name in list(out.cells):
-        col = columns.get(name)
-        if col is None:
+        check = checks.get(name)
+        if check is None:
             out.issue("unknown-column", f"rules produced a value for unknown column {name!r}",
                       name, "error")
             del out.cells[name]
             continue
-        problem = _problem(col, out.cells[name].value)
+        problem = check(out.cells[name].value)
         if problem:
             cell = out.cells.pop(name)
             out.issue("invalid-value", f"{name} {problem} (from {', '.join(cell.sources)} "
