@@ -81,13 +81,15 @@ class HDUContext:
         convention, applied whenever the extension lacks the keyword: most
         archives rely on it without writing INHERIT = T), unless INHERIT = F.
         """
+        kw = self.keywords
         for name in names:
-            value = self.keywords.get(name)
+            value = kw.get(name)
             if value is not None and value != "":
                 return value, name
-        if inherit and not self.is_primary and self.keywords.get("INHERIT") is not False:
+        primary = self.primary
+        if inherit and primary and self.hdu != 0 and kw.get("INHERIT") is not False:
             for name in names:
-                value = self.primary.get(name)
+                value = primary.get(name)
                 if value is not None and value != "":
                     return value, f"{name}[0]"
         return None, None

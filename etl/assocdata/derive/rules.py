@@ -192,13 +192,17 @@ def derive_staged_file(catalogue: str, relpath: str, file_size: int | None, hdus
     if any(h.get("applied_defaults") for h in hdus_json):
         out = [json.dumps(_annotate_defaults(r.as_json(), hdus_json), allow_nan=False) for r in rows]
     else:
-        out = [json.dumps(r.as_json(), allow_nan=False) for r in rows]
-    out.append(json.dumps({
+        out = [_encode(r.as_json()) for r in rows]
+    out.append(_encode({
         "file_issues": [{"code": i.code, "message": i.message, "column": i.column,
                          "severity": i.severity} for i in issues],
         "rules_version": RULES_VERSION,
     }))
     return out
+
+
+#: One encoder for every row (json.dumps builds a new one per call when given options).
+_encode = json.JSONEncoder(allow_nan=False, check_circular=False, separators=(",", ":")).encode
 
 
 @functools.lru_cache(maxsize=8)
