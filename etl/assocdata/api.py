@@ -53,11 +53,20 @@ class Response:
         """Write the rows: .csv .ecsv .xml/.vot (VOTable) .fits, by extension."""
         return write_table(self.to_table(), path, overwrite=overwrite)
 
-    def curate(self) -> "Response":
-        raise NotImplementedError(
-            "curation (Simbad positions, filter bands, ReadMe) arrives with the curation issue; "
-            "until then the rows hold what the headers say"
-        )
+    def curate(self, *, offline: bool = False, refresh_cache: bool = False) -> "Response":
+        """Fill what the headers lack from the ReadMe, Simbad and filter profiles; returns self.
+
+        Batched, cached in the database, offline-safe (docs/curation.md): it
+        never overwrites a value from a header or a mapping, and records the
+        source of every value it writes in the provenance. What could not be
+        resolved, and why, is in ``self.curation_summary``.
+        """
+        from .curation import curate
+
+        self.curation_summary = curate(self.catalogues, database_url=self.database_url,
+                                       offline=offline, refresh_cache=refresh_cache)
+        self._table = None  # the rows changed: read them again
+        return self
 
 
 def _columns() -> list[str]:

@@ -285,6 +285,39 @@ def _map_list() -> int:
     return 0
 
 
+# -- curate ----------------------------------------------------------------------
+
+def cmd_curate(args: argparse.Namespace) -> int:
+    """Fill what headers lack from the ReadMe, Simbad and filter profiles (docs/curation.md)."""
+    import psycopg
+    from tqdm import tqdm
+
+    from .curation import curate
+
+    bar: tqdm | None = None
+
+    def on_total(n: int) -> None:
+        nonlocal bar
+        bar = tqdm(total=n, unit="name", dynamic_ncols=True, file=sys.stderr, desc="curating")
+
+    def progress(n: int) -> None:
+        if bar is not None:
+            bar.update(n)
+
+    try:
+        summary = curate(args.catalogues or None, offline=args.offline,
+                         refresh_cache=args.refresh_cache, on_total=on_total, progress=progress)
+    except ValueError as exc:
+        return _die(str(exc))
+    except psycopg.OperationalError as exc:
+        return _die(f"cannot use the database ({exc}); start it with `assocdata db start`")
+    finally:
+        if bar is not None:
+            bar.close()
+    print("\n".join(summary.lines()))
+    return 0
+
+
 # -- sample & demo ---------------------------------------------------------------
 
 def cmd_sample(args: argparse.Namespace) -> int:
@@ -369,6 +402,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="apply: print the cells that would change (old -> new), write nothing")
     p.add_argument("--limit", type=int, default=200, help="dry run: at most this many cells")
     p.set_defaults(func=cmd_map)
+
+    p = sub.add_parser("curate", help="fill what headers lack from the ReadMe, Simbad and filter "
+                       "profiles (docs/curation.md)")
+    p.add_argument("catalogues", nargs="*", help="catalogue ids (default: all staged)")
+    p.add_argument("--offline", action="store_true",
+                   help="ask no service: the caches and the offline filter seed only")
+    p.add_argument("--refresh-cache", action="store_true",
+                   help="ask Simbad and SVO again for what they already answered")
+    p.set_defaults(func=cmd_curate)
 
     p = sub.add_parser("sample", help="build the sample collection from the dev corpus")
     p.add_argument("dest", nargs="?", default=None)
