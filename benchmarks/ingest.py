@@ -74,7 +74,9 @@ class PeakRSS:
                 except psutil.Error:
                     pass
             self.peak = max(self.peak, total)
-            if self.dbname and time.monotonic() - last_scan > 1.0:
+            # process_iter() costs CPU: every second until the ingest's backend
+            # is found, then every 10 s
+            if self.dbname and time.monotonic() - last_scan > (10.0 if backends else 1.0):
                 last_scan = time.monotonic()
                 backends = [p for p in psutil.process_iter(["cmdline"])
                             if any(self.dbname in part for part in (p.info["cmdline"] or []))]
