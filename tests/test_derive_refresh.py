@@ -145,3 +145,51 @@ def test_headers_that_crashed_wcslib_never_reach_it_in_the_server(db, db_url, tm
     started = db.execute("SELECT pg_postmaster_start_time()").fetchone()[0]
     refresh(database_url=db_url)
     assert db.execute("SELECT pg_postmaster_start_time()").fetchone()[0] == started
+
+
+def test_a_parallel_refresh_publishes_what_a_serial_one_does(db, db_url, collection):
+    """Two backends, one catalogue a batch: the same rows, issues and provenance as one backend."""
+    from assocdata.derive.refresh import close_idle_connections
+
+    ingest(collection, database_url=db_url)
+    refresh(database_url=db_url)
+    serial = _published(db)
+    counts = db.execute("SELECT (SELECT count(*) FROM derive.issue), "
+                        "(SELECT count(*) FROM derive.cell_provenance)").fetchone()
+    try:
+        summary = refresh(database_url=db_url, full=True, workers=2, batch_size=1)
+        assert summary.files == 68
+        assert _published(db) == serial
+        assert db.execute("SELECT (SELECT count(*) FROM derive.issue), "
+                          "(SELECT count(*) FROM derive.cell_provenance)").fetchone() == counts
+    finally:
+        close_idle_connections()
+
+
+def test_parallel_refreshes_reuse_their_backends(db, db_url, collection):
+    """The second refresh of a process does not pay the rules' imports again in new backends."""
+    from assocdata.derive import refresh as refresh_module
+
+    ingest(collection, database_url=db_url)
+    try:
+        refresh(database_url=db_url, workers=2, batch_size=1)
+        first = {c.info.backend_pid for c in refresh_module._IDLE.get(db_url, [])}
+        assert len(first) == 2
+        refresh(database_url=db_url, full=True, workers=2, batch_size=1)
+        assert {c.info.backend_pid for c in refresh_module._IDLE[db_url]} == first
+    finally:
+        refresh_module.close_idle_connections()
+    assert not refresh_module._IDLE
+
+
+def test_parallel_batches_cover_every_catalogue_once_and_shrink_towards_the_end():
+    from assocdata.derive.refresh import _guided_batches
+
+    names = [f"C{i:03d}" for i in range(300)]
+    files = {n: 10 + (i % 7) for i, n in enumerate(names)}
+    batches = _guided_batches(names, files, workers=2, size=100)
+    assert [n for b in batches for n in b] == names
+    assert all(len(b) <= 100 for b in batches)
+    weights = [sum(files[n] for n in b) for b in batches]
+    assert weights[-1] < weights[0] / 4  # the tail is small: no worker waits long for another
+    assert len(batches) <= 40  # and the per-batch overhead stays bounded

@@ -11,6 +11,7 @@ the rules version or the site settings changed since it was last derived
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -280,6 +281,48 @@ def refresh(catalogues: Iterable[str] | None = None, *, database_url: str | None
     return summary
 
 
+#: Idle worker connections per database URL, kept between refresh() calls of this
+#: process: each backend's PL/Python has imported the rules (numpy, erfa,
+#: astropy.wcs: ~0.7 s a backend), which a refresh of a few changed files would
+#: otherwise pay again. At most ``workers`` per URL; a dead one is replaced.
+_IDLE: dict[str, list[psycopg.Connection]] = {}
+_IDLE_LOCK = threading.Lock()
+
+
+def _worker_connection(url: str) -> psycopg.Connection:
+    while True:
+        with _IDLE_LOCK:
+            conn = _IDLE.get(url, []).pop() if _IDLE.get(url) else None
+        if conn is None:
+            return psycopg.connect(url, autocommit=True)
+        try:
+            conn.execute("SELECT 1")  # the database may have been dropped meanwhile
+            return conn
+        except psycopg.Error:
+            conn.close()
+
+
+def _release(url: str, conn: psycopg.Connection, keep: int) -> None:
+    if conn.closed or conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        conn.close()
+        return
+    with _IDLE_LOCK:
+        idle = _IDLE.setdefault(url, [])
+        if len(idle) < keep:
+            idle.append(conn)
+            return
+    conn.close()
+
+
+def close_idle_connections() -> None:
+    """Close the worker connections kept between refresh() calls (e.g. before dropping a database)."""
+    with _IDLE_LOCK:
+        conns = [c for idle in _IDLE.values() for c in idle]
+        _IDLE.clear()
+    for conn in conns:
+        conn.close()
+
+
 def _refresh_parallel(batches: list[list[str]], url: str, full: bool,
                       workers: int) -> RefreshSummary:
     import queue
@@ -294,16 +337,20 @@ def _refresh_parallel(batches: list[list[str]], url: str, full: bool,
     def work() -> None:
         part = RefreshSummary()
         parts.append(part)
+        conn = None
         try:
-            with psycopg.connect(url, autocommit=True) as conn:
-                while not errors:
-                    try:
-                        batch = todo.get_nowait()
-                    except queue.Empty:
-                        return
-                    refresh_batch(conn, batch, full=full, summary=part)
+            conn = _worker_connection(url)
+            while not errors:
+                try:
+                    batch = todo.get_nowait()
+                except queue.Empty:
+                    break
+                refresh_batch(conn, batch, full=full, summary=part)
+            _release(url, conn, workers)
         except BaseException as exc:  # re-raised in the caller
             errors.append(exc)
+            if conn is not None:
+                conn.close()
 
     threads = [threading.Thread(target=work) for _ in range(min(workers, len(batches)))]
     for t in threads:
