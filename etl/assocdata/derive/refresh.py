@@ -249,6 +249,21 @@ def _guided_batches(names: list[str], files: dict[str, int], workers: int,
     return out
 
 
+def _mostly_to_derive(conn: psycopg.Connection, names: list[str]) -> bool:
+    """Whether a quarter or more of the staged files look due (new, changed header, other rules).
+
+    Only decides how to batch (a settings or mapping change, not looked at
+    here, is still derived in full, in fewer, larger batches).
+    """
+    due, total = conn.execute(
+        "SELECT count(*) FILTER (WHERE s.file_id IS NULL OR s.header_hash IS DISTINCT FROM "
+        "f.header_hash OR s.rules_version <> %s), count(*) FROM staging.file f "
+        "LEFT JOIN derive.file_state s ON s.file_id = f.id "
+        "WHERE f.catalogue = ANY(%s) AND f.status IN ('staged', 'partial')",
+        (rules_version(), names)).fetchone()
+    return due * 4 >= total
+
+
 def refresh(catalogues: Iterable[str] | None = None, *, database_url: str | None = None,
             full: bool = False, workers: int = 1,
             batch_size: int = BATCH_CATALOGUES) -> RefreshSummary:
@@ -263,12 +278,13 @@ def refresh(catalogues: Iterable[str] | None = None, *, database_url: str | None
     with psycopg.connect(url, autocommit=True) as conn:
         names = list(catalogues) if catalogues else [
             r[0] for r in conn.execute("SELECT id FROM staging.catalogue ORDER BY id")]
-        if workers > 1:
+        if workers > 1 and (full or _mostly_to_derive(conn, names)):
             files = dict(conn.execute(
                 "SELECT catalogue, count(*) FROM staging.file WHERE catalogue = ANY(%s) "
                 "GROUP BY catalogue", (names,)).fetchall())
             batches = _guided_batches(names, files, workers, max(1, batch_size))
         else:
+            # little to derive: the per-batch overhead dominates, so the fewest batches
             batches = _batches(names, max(1, batch_size))
         if workers <= 1 or len(batches) <= 1:
             summary = RefreshSummary()
