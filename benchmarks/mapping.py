@@ -69,16 +69,26 @@ def replicate(conn: psycopg.Connection, n_rows: int) -> int:
     return conn.execute("SELECT count(*) FROM ivoa.obscore").fetchone()[0]
 
 
+def _explain(conn: psycopg.Connection, st) -> list[str]:
+    sql = (st.sql.replace("{target}", "ivoa.obscore").replace("{restrict}", "true")
+           .replace("{provenance}", getattr(st, "provenance_cte", "")))
+    return [r[0] for r in conn.execute("EXPLAIN (ANALYZE, COSTS OFF) " + sql, st.params)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("n", nargs="?", type=int, default=1_000_000, help="ObsCore rows")
     parser.add_argument("--keep", action="store_true", help="keep the database")
     parser.add_argument("--sql", action="store_true", help="print the SQL of each statement")
+    parser.add_argument("--explain", action="store_true",
+                        help="run each statement under EXPLAIN ANALYZE and print the plan")
     args = parser.parse_args()
 
     root = sample.default_destination()
     sample.build(root)
     with fresh_database(args.keep) as url:
+        if args.keep:
+            print(f"database        {url}")
         ingest(root, database_url=url)
         refresh(database_url=url)
         with psycopg.connect(url, autocommit=True) as conn:
@@ -92,8 +102,14 @@ def main() -> None:
             with conn.transaction():
                 for st in compiled.statements:
                     t = time.perf_counter()
-                    count = _run(conn, st, "ivoa.obscore", "true", {}, True)
+                    if args.explain:
+                        plan = _explain(conn, st)
+                        count = -1
+                    else:
+                        count = _run(conn, st, "ivoa.obscore", "true", {}, True)
                     timings.append((st, count, time.perf_counter() - t))
+                    if args.explain:
+                        print("\n".join(plan))
             total = time.perf_counter() - started
             conn.execute("SELECT 1")
             changed = conn.execute("SELECT count(*) FROM ivoa.obscore WHERE data_rights = 'public'"

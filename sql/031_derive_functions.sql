@@ -31,17 +31,7 @@ from assocdata.derive.context import RULES_VERSION
 return RULES_VERSION
 $$;
 
-CREATE OR REPLACE VIEW derive.cell_provenance AS
-SELECT p.obs_publisher_did,
-       c.key                  AS column_name,
-       c.value ->> 'rule'     AS rule,
-       ARRAY(SELECT jsonb_array_elements_text(c.value -> 'from')) AS sources,
-       c.value ->> 'note'     AS note,
-       p.rules_version,
-       p.derived_at
-  FROM derive.product p, jsonb_each(p.provenance) c;
-COMMENT ON VIEW derive.cell_provenance IS
-  'How each ObsCore cell was obtained: e.g. em_min <- {CRVAL1,CDELT1,NAXIS1} via spectral.wcs';
+-- derive.cell_provenance is in sql/042: it adds the cells set by mapping files.
 
 -- derive.file_input (the rules' input per file) is in sql/042: it merges the
 -- header defaults of the mapping files, whose tables come with migration 0004.

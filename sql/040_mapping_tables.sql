@@ -48,3 +48,26 @@ CREATE TABLE mapping.hdu_default (
 );
 COMMENT ON TABLE mapping.hdu_default IS
   'Keyword defaults of the mapping files for one staged HDU, and the wcslib pre-check verdict of the header they complete';
+
+-- The field rules of the stored mappings, one row per rule: what a cell's
+-- provenance says when that rule set it.
+CREATE TABLE mapping.rule (
+    mapping_name text NOT NULL REFERENCES mapping.mapping(name) ON DELETE CASCADE,
+    line         integer NOT NULL,
+    column_name  text NOT NULL,
+    provenance   jsonb NOT NULL,                -- {"from": [...], "rule": "mapping x.map:4", "note": "<rule text>"}
+    PRIMARY KEY (mapping_name, line)
+);
+COMMENT ON TABLE mapping.rule IS 'Field rules of the stored mappings, for the provenance of the cells they set';
+
+-- Which mapping rule set which cell of a row: column -> 'name:line' (a key of
+-- mapping.rule). Narrow on purpose: a mapping applied to a million rows
+-- writes ~100 bytes a row here, not the row's whole derive.product.provenance.
+-- No foreign key to derive.product (its per-row trigger would be a tenth of the
+-- cost of a mapping): the refresh deletes the cells of the files it derives
+-- again (assocdata.mapping.store.before_derive).
+CREATE TABLE mapping.cell (
+    obs_publisher_did text PRIMARY KEY,
+    rules             jsonb NOT NULL
+) WITH (fillfactor = 50);
+COMMENT ON TABLE mapping.cell IS 'Cells set by mapping rules: column -> mapping_name:line';

@@ -69,8 +69,13 @@ def rows(db, catalogue: str, *columns: str) -> dict[str, tuple]:
 
 
 def provenance(db, did_like: str, column: str) -> dict | None:
-    row = db.execute("SELECT p.provenance -> %s FROM derive.product p WHERE obs_publisher_did LIKE %s",
-                     [column, did_like]).fetchone()
+    """A cell's provenance: the mapping rule that set it, else the derivation's."""
+    row = db.execute(
+        """SELECT coalesce(r.provenance, p.provenance -> %(col)s)
+             FROM derive.product p
+             LEFT JOIN mapping.cell m USING (obs_publisher_did)
+             LEFT JOIN mapping.rule r ON r.mapping_name || ':' || r.line = m.rules ->> %(col)s
+            WHERE p.obs_publisher_did LIKE %(did)s""", {"col": column, "did": did_like}).fetchone()
     return row[0] if row else None
 
 
@@ -317,3 +322,16 @@ def test_removing_a_mapping_restores_the_derived_rows(db, db_url, staged, tmp_pa
     assert cli(["map", "remove", "lamost.map"]) == 0
     assert "mapping lamost.map removed (everywhere)" in capsys.readouterr().out
     assert db.execute("SELECT o::text FROM ivoa.obscore o ORDER BY 1").fetchall() == before
+
+
+def test_a_new_mapping_without_defaults_applies_without_rederiving_and_equals_a_full_refresh(
+        db, db_url, staged, tmp_path):
+    fields_only = "\n".join(SEED.splitlines()[1:]) + "\n"
+    summary = apply(db_url, write(tmp_path, fields_only), [LAMOST])
+    assert summary.refresh.files == 0  # the field rules ran on the rows as they were
+    query = ("SELECT o::text, c.column_name, c.rule FROM ivoa.obscore o JOIN derive.cell_provenance c "
+             "USING (obs_publisher_did) WHERE o.source_catalogue = %s ORDER BY 1, 2")
+    fast = db.execute(query, [LAMOST]).fetchall()
+    refresh(database_url=db_url, full=True)
+    assert db.execute(query, [LAMOST]).fetchall() == fast
+    assert refresh(database_url=db_url).files == 0  # and nothing is left to re-derive

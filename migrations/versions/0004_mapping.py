@@ -18,7 +18,7 @@ depends_on = None
 
 def upgrade() -> None:
     apply_sql_files(op, ["040_mapping_tables.sql", "041_mapping_functions.sql",
-                         "042_derive_input.sql"])
+                         "042_derive_input.sql", "043_update_in_place.sql"])
 
 
 def downgrade() -> None:

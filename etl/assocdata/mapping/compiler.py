@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -125,6 +126,12 @@ class CompiledMapping:
     patterns: list[tuple[int, int, str]] = field(default_factory=list)
     #: environment variables read at compile time (name -> value used)
     env: dict[str, str] = field(default_factory=dict)
+    #: field rules: (line, column, provenance document) -> mapping.rule
+    rules: list[tuple[int, str, dict[str, Any]]] = field(default_factory=list)
+
+    def rule_key(self, line: int) -> str:
+        """How mapping.cell names a rule of this mapping: 'name:line'."""
+        return f"{self.mapping.name}:{line}"
 
     @property
     def statements(self) -> list[Statement]:
@@ -154,6 +161,9 @@ class Compiler:
         self.desc = desc or schema.load()
         self.columns = {c.name: c for c in self.desc.columns}
         self.out = CompiledMapping(mf)
+        #: per statement: keywords read, and which joins the expressions need
+        self.keywords: list[str] = []
+        self.needs: set[str] = set()
 
     # -- expressions ---------------------------------------------------------
 
@@ -175,17 +185,17 @@ class Compiler:
                 return Value(p.add(v, "bigint"), INTEGER, constant=v, is_constant=True)
             return Value(p.add(float(v), "float8"), DOUBLE, constant=float(v), is_constant=True)
         if isinstance(node, Keyword):
-            k = p.add(node.name, "text")
+            k = self.keyword_column(node)
+            self.needs.update(("staging", "keywords"))
+            inherit = 'h.hdu > 0 AND hk."INHERIT" IS DISTINCT FROM \'false\''
             if mode == "default":
-                sql = (f"coalesce(nullif(h.keywords -> {k}, '\"\"'), CASE WHEN h.hdu > 0 AND "
-                       f"(h.keywords -> 'INHERIT') IS DISTINCT FROM 'false' THEN "
-                       f"nullif(h0.keywords -> {k}, '\"\"') END)")
+                sql = f"coalesce(nullif(hk.{k}, '\"\"'), CASE WHEN {inherit} THEN nullif(h0k.{k}, '\"\"') END)"
             else:
-                sql = (f"coalesce(nullif(h.keywords -> {k}, '\"\"'), d.defaults -> {k}, "
-                       f"CASE WHEN h.hdu > 0 AND (h.keywords -> 'INHERIT') IS DISTINCT FROM 'false' "
-                       f"THEN coalesce(nullif(h0.keywords -> {k}, '\"\"'), d0.defaults -> {k}) END)")
+                sql = (f"coalesce(nullif(hk.{k}, '\"\"'), dk.{k}, CASE WHEN {inherit} "
+                       f"THEN coalesce(nullif(h0k.{k}, '\"\"'), d0k.{k}) END)")
             return Value(sql, ANY, (node.name,))
         if isinstance(node, Variable):
+            self.needs.add("staging")
             sql, typ = VARIABLE_SQL[node.name]
             if node.name == "CATALOGUE" and mode == "field":
                 sql = "coalesce(f.catalogue, o.source_catalogue)"
@@ -234,6 +244,35 @@ class Compiler:
         if isinstance(node, Call):
             return self.call(node, p, mode, cur)
         raise AssertionError(node)
+
+    def keyword_column(self, node: Keyword) -> str:
+        """The quoted column of a keyword in the per-HDU keyword records (jsonb_to_record).
+
+        One record per header extracts every keyword a statement reads in one
+        pass over the (compressed) keywords: ``h.keywords -> 'K'`` would
+        decompress the whole header once per reference. The name is a FITS
+        keyword by the grammar ([A-Z0-9_-], blanks between HIERARCH words),
+        checked again here before it is quoted.
+        """
+        name = node.name
+        if not re.fullmatch(r"[A-Z0-9_-]+(?: [A-Z0-9_-]+)*", name) or len(name.encode()) > 63:
+            self.error(node, f"keyword {name!r} is too long for a mapping (63 characters at most)")
+            name = "INHERIT"
+        if name not in self.keywords:
+            self.keywords.append(name)
+        return f'"{name}"'
+
+    def keyword_records(self, mode: str) -> str:
+        """LATERAL jsonb_to_record() joins giving each keyword a statement reads as a column."""
+        if not self.keywords:
+            return ""
+        names = list(dict.fromkeys([*self.keywords, "INHERIT"]))
+        cols = ", ".join(f'"{k}" jsonb' for k in names)
+        sources = [("h.keywords", "hk"), ("h0.keywords", "h0k")]
+        if mode == "field":
+            sources += [("d.defaults", "dk"), ("d0.defaults", "d0k")]
+        return "\n".join(f"  LEFT JOIN LATERAL jsonb_to_record({src}) AS {alias}({cols}) ON true"
+                         for src, alias in sources)
 
     def numeric(self, v: Value, node: Any, op: str | None = None) -> Value:
         if v.type in NUMERIC or v.type == NULL:
@@ -418,6 +457,8 @@ class Compiler:
 
     def scope_sql(self, scope: Scope, p: _Params, mode: str) -> str:
         parts = []
+        if scope.files or scope.catalogues or scope.hdus:
+            self.needs.add("staging")
         basename = "regexp_replace(f.relpath, '^.*/', '')"
         if scope.files:
             parts.append("(" + " OR ".join(
@@ -436,6 +477,7 @@ class Compiler:
 
     def defaults_statement(self, scope: Scope, rules: list[Rule]) -> Statement | None:
         p = _Params()
+        self.keywords, self.needs = [], set()
         pairs, sources = [], []
         keys = []
         for rule in rules:
@@ -460,6 +502,7 @@ SELECT h.file_id, h.hdu, jsonb_strip_nulls(jsonb_build_object({', '.join(pairs)}
   FROM staging.file f
   JOIN staging.hdu h ON h.file_id = f.id
   LEFT JOIN staging.hdu h0 ON h0.file_id = f.id AND h0.hdu = 0
+{self.keyword_records('default')}
  WHERE f.status IN ('staged', 'partial') AND ({{restrict}}) AND {self.scope_sql(scope, p, 'default')}
 ON CONFLICT (file_id, hdu) DO UPDATE
    SET defaults = t.defaults || EXCLUDED.defaults, sources = t.sources || EXCLUDED.sources,
@@ -469,6 +512,7 @@ ON CONFLICT (file_id, hdu) DO UPDATE
 
     def fields_statement(self, scope: Scope, rules: list[Rule]) -> Statement | None:
         p = _Params()
+        self.keywords, self.needs = [], set()
         cur: dict[str, tuple[str, str]] = {}
         cur_prov: dict[str, str] = {}
         laterals: list[str] = []
@@ -484,8 +528,9 @@ ON CONFLICT (file_id, hdu) DO UPDATE
                 continue
             e_sql = self.coerce(v, typ, rule.expr, f"column '{col}' ({self.columns[col].datatype})")
             before, before_type = cur.get(col, (f'o."{col}"', typ))
-            before_prov = cur_prov.get(col, "NULL::jsonb")
-            prov = p.add(self.provenance(rule, v.sources), "jsonb")
+            before_prov = cur_prov.get(col, "NULL::text")
+            self.out.rules.append((rule.pos.line, col, json.loads(self.provenance(rule, v.sources))))
+            prov = p.add(self.out.rule_key(rule.pos.line), "text")
             laterals.append(f"CROSS JOIN LATERAL (SELECT {e_sql} AS e) x{k}")
             if rule.kind == "fill":
                 value = f"coalesce({before}, x{k}.e)"
@@ -505,35 +550,46 @@ ON CONFLICT (file_id, hdu) DO UPDATE
             for c in ("s_ra", "s_dec"):
                 cur.setdefault(c, (f'o."{c}"', DOUBLE))
         select = ", ".join(f'{cur[c][0]} AS "{c}"' for c in cur)
-        provs = ", ".join(f'{cur_prov[c]} AS "{c}__prov"' for c in columns)
+        # which rule set which cell, as one small jsonb per row (mapping.cell)
+        provs = "jsonb_strip_nulls(jsonb_build_object(" + ", ".join(
+            f'{p.add(c, "text")}, {cur_prov[c]}' for c in columns) + ")) AS rules__"
         sets = [f'"{c}" = c."{c}"' for c in columns]
         if "s_ra" in columns or "s_dec" in columns:
             sets.append('hpx = CASE WHEN c.s_ra IS NOT NULL AND c.s_dec IS NOT NULL THEN '
                         'healpix_nest(29, spoint(radians(c.s_ra), radians(c.s_dec))) END')
         changed = " OR ".join(f'o."{c}" IS DISTINCT FROM c."{c}"' for c in columns)
-        prov_obj = "jsonb_strip_nulls(jsonb_build_object(" + ", ".join(
-            f'{p.add(c, "text")}, c."{c}__prov"' for c in columns) + "))"
         scope_sql = self.scope_sql(scope, p, "field")
+        joins = []
+        if self.needs:  # only the joins the expressions and the scope use
+            joins += ["LEFT JOIN derive.product p ON p.obs_publisher_did = o.obs_publisher_did",
+                      "LEFT JOIN staging.file f ON f.id = p.file_id",
+                      "LEFT JOIN staging.hdu h ON h.file_id = p.file_id AND h.hdu = p.hdu"]
+        if "keywords" in self.needs:
+            joins += ["LEFT JOIN staging.hdu h0 ON h0.file_id = p.file_id AND h0.hdu = 0",
+                      "LEFT JOIN mapping.hdu_default d ON d.file_id = p.file_id AND d.hdu = p.hdu",
+                      "LEFT JOIN mapping.hdu_default d0 ON d0.file_id = p.file_id AND d0.hdu = 0"]
+        from_sql = "\n".join("  " + j for j in joins)
+        records = self.keyword_records("field")
         sql = f"""WITH computed AS MATERIALIZED (
 SELECT o.obs_publisher_did AS did, {select}, {provs}
   FROM {{target}} o
-  LEFT JOIN derive.product p ON p.obs_publisher_did = o.obs_publisher_did
-  LEFT JOIN staging.file f ON f.id = p.file_id
-  LEFT JOIN staging.hdu h ON h.file_id = p.file_id AND h.hdu = p.hdu
-  LEFT JOIN staging.hdu h0 ON h0.file_id = p.file_id AND h0.hdu = 0
-  LEFT JOIN mapping.hdu_default d ON d.file_id = p.file_id AND d.hdu = p.hdu
-  LEFT JOIN mapping.hdu_default d0 ON d0.file_id = p.file_id AND d0.hdu = 0
-  {chr(10).join('  ' + x for x in laterals).strip()}
+{from_sql}
+{records}
+{chr(10).join('  ' + x for x in laterals)}
  WHERE ({{restrict}}) AND {scope_sql}
 ){{provenance}}
 UPDATE {{target}} o SET {', '.join(sets)}
   FROM computed c
  WHERE o.obs_publisher_did = c.did AND ({changed})"""
+        # which rule set which cell: mapping.cell (column -> 'name:line'), an upsert
+        # of ~100 bytes a row rather than a rewrite of derive.product.provenance
         prov_cte = f""",
 provenance AS (
-UPDATE derive.product p SET provenance = p.provenance || {prov_obj}
-  FROM computed c
- WHERE p.obs_publisher_did = c.did AND NOT p.provenance @> {prov_obj}
+INSERT INTO mapping.cell AS m (obs_publisher_did, rules)
+SELECT c.did, c.rules__ FROM computed c
+ WHERE c.rules__ <> '{{}}'::jsonb
+ON CONFLICT (obs_publisher_did) DO UPDATE SET rules = m.rules || EXCLUDED.rules
+ WHERE NOT m.rules @> EXCLUDED.rules
 )"""
         st = Statement("fields", scope, sql, p.values, tuple(columns), tuple(r.pos.line for r in rules))
         st.provenance_cte = prov_cte  # type: ignore[attr-defined]

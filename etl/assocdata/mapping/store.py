@@ -27,7 +27,8 @@ from . import compile_mapping, defaults
 from .compiler import CompiledMapping, Statement
 
 _RESTRICT_DEFAULTS = "f.catalogue = ANY(%(catalogues__)s) AND f.id IN (SELECT file_id FROM todo)"
-_RESTRICT_FIELDS = "p.file_id IN (SELECT file_id FROM todo) AND f.catalogue = ANY(%(catalogues__)s)"
+_RESTRICT_FIELDS = ("o.source_catalogue = ANY(%(catalogues__)s) AND o.obs_publisher_did IN "
+                    "(SELECT obs_publisher_did FROM derive.product WHERE file_id IN (SELECT file_id FROM todo))")
 
 
 @dataclass
@@ -78,6 +79,11 @@ def save(conn: psycopg.Connection, compiled: CompiledMapping, path: str | None =
                   version = EXCLUDED.version, path = EXCLUDED.path, env = EXCLUDED.env,
                   updated_at = now()""",
         [mf.name, mf.source, digest, mf.version, path, json.dumps(compiled.env)])
+    conn.execute("DELETE FROM mapping.rule WHERE mapping_name = %s", [mf.name])
+    with conn.cursor() as cur:
+        cur.executemany("INSERT INTO mapping.rule (mapping_name, line, column_name, provenance) "
+                        "VALUES (%s, %s, %s, %s)",
+                        [(mf.name, line, col, json.dumps(doc)) for line, col, doc in compiled.rules])
     return True
 
 
@@ -165,6 +171,13 @@ def _run(conn: psycopg.Connection, st: Statement, target: str, restrict: str,
 def before_derive(conn: psycopg.Connection, catalogues: Sequence[str]) -> int:
     """Header defaults of the files in ``todo`` (a temp table of file_id); then their wcslib check."""
     conn.execute("DELETE FROM mapping.hdu_default WHERE file_id IN (SELECT file_id FROM todo)")
+    # the cells of rows about to be derived again (or removed: files gone or rejected)
+    conn.execute(
+        """DELETE FROM mapping.cell c USING derive.product p, staging.file f
+            WHERE p.obs_publisher_did = c.obs_publisher_did AND f.id = p.file_id
+              AND f.catalogue = ANY(%s)
+              AND (p.file_id IN (SELECT file_id FROM todo) OR f.status NOT IN ('staged', 'partial'))""",
+        [list(catalogues)])
     n = 0
     for cats, compiled in _mappings_of(conn, catalogues):
         for cm in compiled:
@@ -177,6 +190,10 @@ def before_derive(conn: psycopg.Connection, catalogues: Sequence[str]) -> int:
 
 def after_derive(conn: psycopg.Connection, catalogues: Sequence[str]) -> int:
     """Field rules on the ObsCore rows of the files in ``todo``, mapping after mapping."""
+    # rows derived afresh start without mapping cells (also those left by a file
+    # re-staged under a new id: its old products went with the old file row)
+    conn.execute("DELETE FROM mapping.cell WHERE obs_publisher_did IN (SELECT obs_publisher_did "
+                 "FROM derive.product WHERE file_id IN (SELECT file_id FROM todo))")
     n = 0
     for cats, compiled in _mappings_of(conn, catalogues):
         for cm in compiled:
@@ -228,8 +245,13 @@ def apply_file(conn: psycopg.Connection, path: str | Path | None, catalogues: Se
                 targets, assigned = list(catalogues), list(catalogues)
             summary.catalogues = targets
             before = _snapshot(conn, targets, compiled) if dry_run else None
+            old_hashes = _catalogue_hashes(conn, targets)
+            was_stored = conn.execute("SELECT sha256 FROM mapping.mapping WHERE name = %s",
+                                      [name]).fetchone()
             summary.changed_mapping = save(conn, compiled, str(path) if path else None)
             assign(conn, name, assigned)
+            if not compiled.default_statements and not (was_stored and summary.changed_mapping):
+                _apply_appended(conn, compiled, targets, old_hashes)
             summary.refresh = refresh_batch(conn, targets) if targets else None
             if dry_run:
                 summary.changes = _diff(conn, before)
@@ -242,6 +264,46 @@ def apply_file(conn: psycopg.Connection, path: str | Path | None, catalogues: Se
 
 class _Rollback(Exception):
     pass
+
+
+def _catalogue_hashes(conn: psycopg.Connection, catalogues: list[str]) -> dict[str, str]:
+    return dict(conn.execute("SELECT id, mapping.catalogue_hash(id) FROM unnest(%s::text[]) id",
+                             [catalogues]).fetchall())
+
+
+def _apply_appended(conn: psycopg.Connection, compiled: CompiledMapping, catalogues: list[str],
+                    old_hashes: dict[str, str]) -> None:
+    """A new mapping without header defaults, last in its catalogues' order: no re-derivation.
+
+    The rows are derive + the earlier mappings, so running this mapping's
+    field rules on them gives exactly what a re-derivation would; the files'
+    settings hash is then moved to the new set of mappings (only for files
+    that were up to date), so the refresh that follows skips them.
+    Catalogues where the mapping is not last (a '*' mapping added under a
+    catalogue's own ones) are left to the refresh.
+    """
+    from ..derive.refresh import _SETTINGS
+
+    name = compiled.mapping.name
+    last = [r[0] for r in conn.execute(
+        """SELECT c FROM unnest(%s::text[]) c
+            WHERE (SELECT m.name FROM mapping.assignment a JOIN mapping.mapping m ON m.name = a.mapping_name
+                    WHERE a.catalogue = c OR a.catalogue = '*'
+                    ORDER BY a.catalogue <> '*' DESC, a.position DESC LIMIT 1) = %s""",
+        [catalogues, name])]
+    if not last:
+        return
+    for st in compiled.field_statements:
+        _run(conn, st, "ivoa.obscore", "o.source_catalogue = ANY(%(catalogues__)s)",
+             {"catalogues__": last}, True)
+    settings = conn.execute(_SETTINGS).fetchone()[0]
+    conn.execute(
+        """UPDATE derive.file_state s
+              SET settings_hash = md5(%(settings)s || mapping.catalogue_hash(f.catalogue))
+             FROM staging.file f, jsonb_each_text(%(old)s::jsonb) o
+            WHERE f.id = s.file_id AND f.catalogue = o.key AND f.catalogue = ANY(%(cats)s)
+              AND s.settings_hash = md5(%(settings)s || o.value)""",
+        {"settings": settings, "old": json.dumps(old_hashes), "cats": last})
 
 
 def _snapshot(conn: psycopg.Connection, catalogues: list[str], compiled: CompiledMapping) -> list[str]:
