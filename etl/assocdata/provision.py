@@ -12,6 +12,9 @@ README commands can run it every time.
    repository's ``etl/`` folder. Nothing goes into system site-packages.
 3. The embedded cluster: initdb, start, create the database.
 4. ``alembic upgrade head``.
+
+Between 1 and 2, the C extension of the HEALPix position index is built with
+PGXS and installed when its sources changed (``hpx/build.py``).
 """
 
 from __future__ import annotations
@@ -93,6 +96,11 @@ def setup(start_cluster: bool = True) -> list[str]:
                 f"  sudo {sys.executable} -m assocdata.cli db setup"
             )
         done.append(f"installed {pgsphere.install()}")
+    from .hpx import build as hpx_build
+
+    if hpx_build.install():
+        done.append(f"built and installed the C extension {hpx_build.EXTENSION} "
+                    f"({hpx_build.installed_library()})")
     if install_plpython_packages():
         done.append(f"installed PL/Python packages into {config.embedded().plpython_dir}")
     done.append(f"server python: {check_server_python()}")
