@@ -1,0 +1,96 @@
+-- 071: footprints and coverage on HEALPix (docs/position-index.md).
+--
+-- Footprints: the HEALPix coverage (MOC) of each s_region, as an int8multirange of
+-- depth-29 NESTED index ranges, in a GiST index on ivoa.obscore. It is an
+-- expression index (the int8multirange values are stored in the index, not in
+-- a column): a column would have to be filled by the refresh or by triggers on
+-- every derivation, and could go stale; the expression cannot.
+-- hpx.hpx_intersects() checks `coverage && coverage of the shape` on that index,
+-- then PgSphere's exact `s_region && shape`.
+-- Coverage: hpx.catalogue_moc holds, per catalogue, the union of its footprints'
+-- coverage (and of the order-10 cells of its positions without footprint), to
+-- answer "which catalogues have data here" without reading the rows (as VizieR
+-- does), and to export FITS MOCs (etl/assocdata/hpx/moc.py).
+-- Re-applicable: CREATE OR REPLACE / IF NOT EXISTS.
+
+-- MOC order for a footprint of this size (deg): cells about a quarter of it, order 0..18.
+CREATE OR REPLACE FUNCTION hpx.moc_order(size_deg double precision)
+RETURNS integer
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN least(18, greatest(0, ceil(ln(58.6323 * 4 / greatest(size_deg, 1e-6)) / ln(2.0))::integer));
+
+-- The coverage of a polygon: PgSphere's smoc (inclusive: every cell that meets
+-- the polygon) at the order of its size, as depth-29 ranges.
+CREATE OR REPLACE FUNCTION hpx.region_moc(region spoly)
+RETURNS int8multirange
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN hpx.smoc_text_ranges(
+  smoc(hpx.moc_order(2 * degrees(sqrt(area(region) / pi()))), region)::text);
+
+CREATE INDEX IF NOT EXISTS obscore_s_region_moc_gist
+  ON ivoa.obscore USING gist (hpx.region_moc(s_region));
+
+-- s_region meets the cone (degrees): coverage on the GiST index, then PgSphere exactly.
+CREATE OR REPLACE FUNCTION hpx.hpx_intersects(s_region spoly, ra0 double precision,
+                                              dec0 double precision, radius_deg double precision)
+RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN hpx.region_moc(s_region) && hpx.cone_moc(ra0, dec0, radius_deg)
+   AND s_region && scircle(spoint(radians(ra0), radians(dec0)), radians(radius_deg));
+
+-- s_region meets a polygon.
+CREATE OR REPLACE FUNCTION hpx.hpx_intersects(s_region spoly, shape spoly)
+RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN hpx.region_moc(s_region) && hpx.region_moc(shape) AND s_region && shape;
+
+CREATE TABLE IF NOT EXISTS hpx.catalogue_moc (
+    source_catalogue text PRIMARY KEY,
+    moc              int8multirange NOT NULL,
+    n_footprints     bigint NOT NULL,
+    n_points         bigint NOT NULL,
+    updated_at       timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE hpx.catalogue_moc IS
+  'Per catalogue: union of the HEALPix coverage of its footprints (and order-10 cells of its positions without footprint), depth-29 ranges';
+CREATE INDEX IF NOT EXISTS catalogue_moc_gist ON hpx.catalogue_moc USING gist (moc);
+
+-- Recompute the MOCs of these catalogues (NULL: all); returns the number of catalogues.
+CREATE OR REPLACE FUNCTION hpx.refresh_catalogue_moc(catalogues text[] DEFAULT NULL)
+RETURNS integer
+LANGUAGE plpgsql
+AS $$
+DECLARE
+  n integer;
+BEGIN
+  DELETE FROM hpx.catalogue_moc c
+   WHERE catalogues IS NULL OR c.source_catalogue = ANY (catalogues);
+  INSERT INTO hpx.catalogue_moc (source_catalogue, moc, n_footprints, n_points)
+  SELECT t.source_catalogue, range_agg(t.m), count(*) FILTER (WHERE t.footprint),
+         count(*) FILTER (WHERE NOT t.footprint)
+    FROM (SELECT o.source_catalogue, o.s_region IS NOT NULL AS footprint,
+                 CASE WHEN o.s_region IS NOT NULL THEN hpx.region_moc(o.s_region)
+                      ELSE int8multirange(int8range((o.hpx >> 38) << 38, ((o.hpx >> 38) + 1) << 38))
+                 END AS m
+            FROM ivoa.obscore o
+           WHERE (catalogues IS NULL OR o.source_catalogue = ANY (catalogues))
+             AND (o.s_region IS NOT NULL OR o.hpx IS NOT NULL)) AS t
+   GROUP BY t.source_catalogue;
+  GET DIAGNOSTICS n = ROW_COUNT;
+  RETURN n;
+END
+$$;
+
+-- Catalogues whose coverage meets the cone: answered from hpx.catalogue_moc
+-- alone (a superset at the MOC's resolution, never a row read).
+CREATE OR REPLACE FUNCTION hpx.catalogues_at(ra0 double precision, dec0 double precision,
+                                             radius_deg double precision)
+RETURNS SETOF text
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+  SELECT c.source_catalogue FROM hpx.catalogue_moc c
+   WHERE c.moc && hpx.cone_moc(ra0, dec0, radius_deg)
+   ORDER BY c.source_catalogue;
+END;
+
+GRANT SELECT ON hpx.catalogue_moc TO assocdata_tap;
