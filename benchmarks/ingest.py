@@ -153,11 +153,13 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--keep", action="store_true", help="keep the tree and the database")
     parser.add_argument("--tree", default=None, help="where to build the tree "
-                        "(default: $ASSOCDATA_HOME/bench-tree)")
+                        "(default: $ASSOCDATA_HOME/bench-tree-N[-plain]-ingest-PID)")
     args = parser.parse_args()
 
+    # A tree of this run's own: benchmarks/derive.py builds (and removes) bench-tree-N,
+    # and two benchmarks running at once must not share (or delete) each other's tree.
     root = Path(args.tree) if args.tree else config.home() / (
-        f"bench-tree-{args.n}" + ("-plain" if args.plain else ""))
+        f"bench-tree-{args.n}" + ("-plain" if args.plain else "") + f"-ingest-{os.getpid()}")
     copies, n_files = build_tree(root, args.n, args.copy, plain_only=args.plain)
     warm(root)  # both contenders read from the page cache
 
