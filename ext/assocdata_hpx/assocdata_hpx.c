@@ -320,8 +320,65 @@ typedef struct
 	double		cos_out[HPX_DEPTH + 1];	/* dot below: the cell cannot meet the cone */
 	double		cos_in[HPX_DEPTH + 1];	/* dot above: the cell is inside the cone */
 	int			maxorder;
+	bool		unsorted;		/* PgSphere's edge cells were added out of order */
 	RangeList  *out;
 } Walk;
+
+static inline int64
+spread_bits(int64 v)
+{
+	uint64		x = (uint64) v & UINT64CONST(0x00000000ffffffff);
+
+	x = (x | (x << 16)) & UINT64CONST(0x0000ffff0000ffff);
+	x = (x | (x << 8)) & UINT64CONST(0x00ff00ff00ff00ff);
+	x = (x | (x << 4)) & UINT64CONST(0x0f0f0f0f0f0f0f0f);
+	x = (x | (x << 2)) & UINT64CONST(0x3333333333333333);
+	x = (x | (x << 1)) & UINT64CONST(0x5555555555555555);
+	return (int64) x;
+}
+
+static void
+add_cell(RangeList *out, int order, int64 pix)
+{
+	int			shift = 2 * (HPX_DEPTH - order);
+
+	range_add(out, pix << shift, ((pix + 1) << shift) - 1);
+}
+
+/*
+ * Emit a cell, and what PgSphere 1.2.0 calls it. Its healpix_nest (healpix_bare's
+ * loc2hpc) does not clamp the in-face coordinates: a point exactly on the upper
+ * x (or y) edge of a base face (x = 1.0: RA a multiple of 90 deg in the polar caps,
+ * some equatorial face edges, the poles) gets ix = nside, which spills into the
+ * face bits: its index is that of the cell (ix = 0, same iy) of face + 1 (y: of
+ * (same ix, iy = 0) of face + 2; both: pixel 0 of face + 3). The hpx column holds
+ * PgSphere's values, so a cell on such an edge also brings the cell its
+ * points are filed under (a few extra candidates, removed by the exact test).
+ */
+static void
+emit(Walk *w, int order, int64 pix)
+{
+	int64		nside = INT64CONST(1) << order;
+	int64		npface = nside * nside;
+	int64		face = pix >> (2 * order);
+	int64		ipf = pix & (npface - 1);
+	int64		ix = compress_bits((uint64) ipf);
+	int64		iy = compress_bits((uint64) ipf >> 1);
+
+	add_cell(w->out, order, pix);
+	if (ix == nside - 1)
+	{
+		add_cell(w->out, order, (face + 1) * npface + (spread_bits(iy) << 1));
+		w->unsorted = true;
+	}
+	if (iy == nside - 1)
+	{
+		add_cell(w->out, order, (face + 2) * npface + spread_bits(ix));
+		w->unsorted = true;
+	}
+	if (ix == nside - 1 && iy == nside - 1)
+		add_cell(w->out, order, (face + 3) * npface);
+}
 
 static void
 walk(Walk *w, int order, int64 pix)
@@ -336,9 +393,7 @@ walk(Walk *w, int order, int64 pix)
 		return;					/* cannot meet the cone */
 	if (order == w->maxorder || dot >= w->cos_in[order])
 	{
-		int			shift = 2 * (HPX_DEPTH - order);
-
-		range_add(w->out, pix << shift, ((pix + 1) << shift) - 1);
+		emit(w, order, pix);
 		return;
 	}
 	for (k = 0; k < 4; k++)
@@ -419,6 +474,29 @@ order_for(double r, double ratio)
 	return order;
 }
 
+/* sort by lower bound and merge overlapping or adjacent ranges */
+static void
+sort_merge(RangeList *rl)
+{
+	int			i,
+				j;
+
+	if (rl->n < 2)
+		return;
+	qsort(rl->r, rl->n, sizeof(HpxRange), cmp_range);
+	for (i = 1, j = 0; i < rl->n; i++)
+	{
+		if (rl->r[i].lo <= rl->r[j].hi + 1)
+		{
+			if (rl->r[i].hi > rl->r[j].hi)
+				rl->r[j].hi = rl->r[i].hi;
+		}
+		else
+			rl->r[++j] = rl->r[i];
+	}
+	rl->n = j + 1;
+}
+
 /* All cells of `maxorder` (or coarser, when wholly inside) that may meet the
  * cone, as merged ranges. r in degrees. */
 static void
@@ -446,10 +524,13 @@ cone_walk(double ra0, double dec0, double r, int maxorder, RangeList *out)
 		w.cos_in[k] = rr - pixrad_bound[k] > 0 ? cos(rr - pixrad_bound[k]) + 1e-15 : 2.0;
 	}
 	w.maxorder = maxorder;
+	w.unsorted = false;
 	w.out = out;
 	out->n = 0;
 	for (base = 0; base < 12; base++)
 		walk(&w, 0, base);
+	if (w.unsorted)
+		sort_merge(out);
 }
 
 /* the ranges at a coarser order: bounds widened to whole cells, then merged */
@@ -977,24 +1058,7 @@ hpx_smoc_text_ranges(PG_FUNCTION_ARGS)
 		}
 	}
 	/* the MOC text lists orders in turn: sort and merge into disjoint ranges */
-	if (rl.n > 1)
-	{
-		int			i,
-					j;
-
-		qsort(rl.r, rl.n, sizeof(HpxRange), cmp_range);
-		for (i = 1, j = 0; i < rl.n; i++)
-		{
-			if (rl.r[i].lo <= rl.r[j].hi + 1)
-			{
-				if (rl.r[i].hi > rl.r[j].hi)
-					rl.r[j].hi = rl.r[i].hi;
-			}
-			else
-				rl.r[++j] = rl.r[i];
-		}
-		rl.n = j + 1;
-	}
+	sort_merge(&rl);
 	PG_RETURN_DATUM(ranges_to_multirange(rl.r, rl.n));
 bad:
 	ereport(ERROR,
