@@ -15,18 +15,29 @@ $$;
 -- Its text form is the key of curation.filter_match.
 CREATE OR REPLACE FUNCTION curation.filter_inputs(kw jsonb, kw0 jsonb) RETURNS jsonb
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+-- one pass over each header (jsonb_each): a staged header is large and
+-- compressed, and reading it key by key would decompress it each time
 WITH v AS (
-    SELECT k, nullif(btrim(coalesce(
-               CASE WHEN jsonb_typeof(kw->k) IN ('string', 'number') THEN kw->>k END,
-               CASE WHEN kw0 IS NOT NULL AND coalesce(kw->>'INHERIT', '') <> 'false'
-                         AND jsonb_typeof(kw0->k) IN ('string', 'number') THEN kw0->>k END)), '') AS val
-      FROM unnest(ARRAY['TELESCOP', 'INSTRUME', 'DETECTOR', 'DATASET', 'OBSERVAT',
-                        'FILTER', 'FILTNAM', 'FILTER1', 'FILTER2', 'FILTER3', 'BAND']) AS k
+    SELECT e.key, e.value, 1 AS pri FROM jsonb_each(kw) e
+     WHERE e.key IN ('TELESCOP', 'INSTRUME', 'DETECTOR', 'DATASET', 'OBSERVAT',
+                     'FILTER', 'FILTNAM', 'FILTER1', 'FILTER2', 'FILTER3', 'BAND', 'INHERIT')
+    UNION ALL
+    SELECT e.key, e.value, 2 FROM jsonb_each(kw0) e
+     WHERE e.key IN ('TELESCOP', 'INSTRUME', 'DETECTOR', 'DATASET', 'OBSERVAT',
+                     'FILTER', 'FILTNAM', 'FILTER1', 'FILTER2', 'FILTER3', 'BAND')
+), own_inherit AS (
+    SELECT coalesce(bool_and(value <> 'false'::jsonb) FILTER (WHERE key = 'INHERIT' AND pri = 1), true) AS ok
+      FROM v
+), best AS (
+    SELECT DISTINCT ON (v.key) v.key, nullif(btrim(v.value #>> '{}'), '') AS val
+      FROM v, own_inherit i
+     WHERE v.key <> 'INHERIT' AND jsonb_typeof(v.value) IN ('string', 'number')
+       AND (v.pri = 1 OR i.ok) AND nullif(btrim(v.value #>> '{}'), '') IS NOT NULL
+     ORDER BY v.key, v.pri
 )
-SELECT CASE WHEN bool_or(val IS NOT NULL AND k IN ('FILTER', 'FILTNAM', 'FILTER1', 'FILTER2',
-                                                    'FILTER3', 'BAND'))
-            THEN jsonb_object_agg(k, val) FILTER (WHERE val IS NOT NULL) END
-  FROM v
+SELECT CASE WHEN bool_or(key IN ('FILTER', 'FILTNAM', 'FILTER1', 'FILTER2', 'FILTER3', 'BAND'))
+            THEN jsonb_object_agg(key, val) END
+  FROM best
 $$;
 
 -- May curation write this cell? Yes when it is empty, unless a mapping

@@ -40,16 +40,30 @@ CURATED_COLUMNS = ("target_name", "s_ra", "s_dec", "s_region", "target_class", "
 
 _SCOPE = """
 CREATE TEMP TABLE curation_scope ON COMMIT DROP AS
-SELECT o.obs_publisher_did AS did, f.catalogue, f.relpath, p.provenance AS prov,
+SELECT o.obs_publisher_did AS did, f.catalogue, f.relpath, pc.prov,
+       -- what decides whether a cell is free: the provenance, where a mapping rule
+       -- that set the cell (mapping.cell: column -> 'name:line') overrides the derivation's
+       pc.prov || coalesce((SELECT jsonb_object_agg(m.key, jsonb_build_object('rule', 'mapping ' || m.value))
+                              FROM jsonb_each_text(mc.rules) m), '{{}}'::jsonb) AS fprov,
        o.target_name, o.s_ra, o.s_dec, o.s_region, o.hpx, o.target_class, o.em_min, o.em_max,
        o.obs_title, o.bib_reference, o.obs_creator_name,
-       curation.filter_inputs(h.keywords, h0.keywords) AS filter_inputs
+       -- the header strings only where a band may be filled (reading a header costs)
+       CASE WHEN curation.cell_free(o.em_min IS NULL, pc.prov->'em_min') AND NOT coalesce(mc.rules ? 'em_min', false)
+                 AND curation.cell_free(o.em_max IS NULL, pc.prov->'em_max') AND NOT coalesce(mc.rules ? 'em_max', false)
+            THEN curation.filter_inputs(h.keywords, h0.keywords) END AS filter_inputs
   FROM {files} t
   JOIN staging.file f ON f.id = t.file_id
   JOIN derive.product p ON p.file_id = f.id AND p.published
   JOIN ivoa.obscore o ON o.obs_publisher_did = p.obs_publisher_did
   JOIN staging.hdu h ON h.file_id = p.file_id AND h.hdu = p.hdu
   LEFT JOIN staging.hdu h0 ON h0.file_id = p.file_id AND h0.hdu = 0 AND p.hdu <> 0
+  LEFT JOIN mapping.cell mc ON mc.obs_publisher_did = o.obs_publisher_did
+  -- the provenance of the curated columns only, read once (the whole document is large)
+  CROSS JOIN LATERAL (
+       SELECT coalesce(jsonb_object_agg(e.key, e.value), '{{}}'::jsonb) AS prov
+         FROM jsonb_each(p.provenance) e
+        WHERE e.key IN ('target_name', 's_ra', 's_dec', 's_region', 'hpx', 'target_class', 'em_min',
+                        'em_max', 'obs_title', 'bib_reference', 'obs_creator_name')) pc
  WHERE f.catalogue = ANY(%(catalogues)s)
 """
 
@@ -58,16 +72,16 @@ SELECT o.obs_publisher_did AS did, f.catalogue, f.relpath, p.provenance AS prov,
 _SOURCES = """
 CREATE TEMP TABLE curation_src ON COMMIT DROP AS
 SELECT c.*,
-       curation.cell_free(c.target_name IS NULL, c.prov->'target_name') AS f_target,
-       curation.cell_free(c.s_ra IS NULL, c.prov->'s_ra')
-         AND curation.cell_free(c.s_dec IS NULL, c.prov->'s_dec') AS f_pos,
-       curation.cell_free(c.s_region IS NULL, c.prov->'s_region') AS f_region,
-       curation.cell_free(c.target_class IS NULL, c.prov->'target_class') AS f_class,
-       curation.cell_free(c.em_min IS NULL, c.prov->'em_min')
-         AND curation.cell_free(c.em_max IS NULL, c.prov->'em_max') AS f_em,
-       curation.cell_free(c.obs_title IS NULL, c.prov->'obs_title') AS f_title,
-       curation.cell_free(c.bib_reference IS NULL, c.prov->'bib_reference') AS f_bib,
-       curation.cell_free(c.obs_creator_name IS NULL, c.prov->'obs_creator_name') AS f_creator,
+       curation.cell_free(c.target_name IS NULL, c.fprov->'target_name') AS f_target,
+       curation.cell_free(c.s_ra IS NULL, c.fprov->'s_ra')
+         AND curation.cell_free(c.s_dec IS NULL, c.fprov->'s_dec') AS f_pos,
+       curation.cell_free(c.s_region IS NULL, c.fprov->'s_region') AS f_region,
+       curation.cell_free(c.target_class IS NULL, c.fprov->'target_class') AS f_class,
+       curation.cell_free(c.em_min IS NULL, c.fprov->'em_min')
+         AND curation.cell_free(c.em_max IS NULL, c.fprov->'em_max') AS f_em,
+       curation.cell_free(c.obs_title IS NULL, c.fprov->'obs_title') AS f_title,
+       curation.cell_free(c.bib_reference IS NULL, c.fprov->'bib_reference') AS f_bib,
+       curation.cell_free(c.obs_creator_name IS NULL, c.fprov->'obs_creator_name') AS f_creator,
        coalesce(sg.j, '{{}}'::jsonb) AS sg
   FROM curation_scope c
   LEFT JOIN LATERAL (
@@ -118,11 +132,11 @@ SELECT k.did, k.prov, k.f_pos, k.pos_src,
        CASE WHEN k.f_bib THEN k.sg->'bib_reference'->>'v' ELSE k.bib_reference END AS bib_reference,
        CASE WHEN k.f_creator THEN k.sg->'obs_creator_name'->>'v' ELSE k.obs_creator_name END
             AS obs_creator_name,
-       -- provenance: the cells curation wrote before go, the new ones come
-       (k.prov - ARRAY(SELECT key FROM jsonb_each(k.prov)
-                        WHERE value->>'rule' LIKE 'curation.%'
-                           OR (key = 'hpx' AND k.f_pos AND k.prov->'s_ra'->>'rule' LIKE 'curation.%')))
-       || jsonb_strip_nulls(jsonb_build_object(
+       -- provenance: the cells curation wrote before go (drop), the new ones come (add)
+       ARRAY(SELECT key FROM jsonb_each(k.prov)
+              WHERE value->>'rule' LIKE 'curation.%'
+                 OR (key = 'hpx' AND k.f_pos AND k.prov->'s_ra'->>'rule' LIKE 'curation.%')) AS drop_keys,
+       jsonb_strip_nulls(jsonb_build_object(
             'target_name', CASE WHEN k.f_target AND k.target_new IS NOT NULL THEN jsonb_build_object(
                 'from', jsonb_build_array(k.sg->'target_name'->>'s'),
                 'rule', 'curation.' || (k.sg->'target_name'->>'s'),
@@ -142,7 +156,7 @@ SELECT k.did, k.prov, k.f_pos, k.pos_src,
             'obs_title', CASE WHEN k.f_title AND k.sg ? 'obs_title' THEN {sg_prov_title} END,
             'bib_reference', CASE WHEN k.f_bib AND k.sg ? 'bib_reference' THEN {sg_prov_bib} END,
             'obs_creator_name', CASE WHEN k.f_creator AND k.sg ? 'obs_creator_name'
-                                     THEN {sg_prov_creator} END)) AS new_prov
+                                     THEN {sg_prov_creator} END)) AS add_prov
   FROM k
 """
 
@@ -190,9 +204,10 @@ UPDATE ivoa.obscore o
 """
 
 _UPDATE_PROVENANCE = """
-UPDATE derive.product p SET provenance = n.new_prov
+UPDATE derive.product p SET provenance = (p.provenance - n.drop_keys) || n.add_prov
   FROM curation_new n
- WHERE p.obs_publisher_did = n.did AND p.provenance IS DISTINCT FROM n.new_prov
+ WHERE p.obs_publisher_did = n.did
+   AND n.prov IS DISTINCT FROM (n.prov - n.drop_keys) || n.add_prov
 """
 
 
