@@ -156,13 +156,37 @@ def test_a_name_resolved_by_simbad_gives_position_region_and_provenance(fresh, d
 
 
 def test_a_cell_a_mapping_emptied_on_purpose_stays_empty(fresh, db_url, monkeypatch):
+    from assocdata.mapping.store import apply_file
+
     fresh.execute("UPDATE ivoa.obscore SET target_name = 'M1' WHERE obs_publisher_did = %s", [AAO_DID])
-    rule = {"from": [], "rule": "mapping house.map:3", "note": "s_ra := null"}
-    fresh.execute("UPDATE derive.product SET provenance = provenance || %s WHERE obs_publisher_did = %s",
-                  [json.dumps({"s_ra": rule, "s_dec": rule}), AAO_DID])
-    recorded_simbad(monkeypatch)
-    curate([SPECUTILS], database_url=db_url)
-    assert row(fresh, AAO_DID, "s_ra", "s_dec") == (None, None)
+    try:
+        with psycopg.connect(db_url) as conn:
+            apply_file(conn, None, [SPECUTILS], name="house.map",
+                       source="assocdata-mapping 1\n[files: AAO.fits]\ns_ra := null\ns_dec := null\n")
+        recorded_simbad(monkeypatch)
+        curate([SPECUTILS], database_url=db_url)
+        assert row(fresh, AAO_DID, "s_ra", "s_dec") == (None, None)
+        rules = {r[0]: r[1] for r in fresh.execute(
+            "SELECT column_name, rule FROM derive.cell_provenance WHERE obs_publisher_did = %s", [AAO_DID])}
+        assert rules["s_ra"] == "mapping house.map:3"
+    finally:
+        fresh.execute("DELETE FROM mapping.mapping")
+        fresh.execute("DELETE FROM mapping.cell")
+
+
+def test_a_mapping_value_is_kept_even_over_a_value_curation_wrote_before(fresh, db_url):
+    from assocdata.mapping.store import apply_file
+
+    curate([ASTROPY], database_url=db_url, offline=True)  # em_min from the filter seed
+    try:
+        with psycopg.connect(db_url) as conn:
+            apply_file(conn, None, [ASTROPY], name="bands.map",
+                       source="assocdata-mapping 1\n[files: gc_2mass_k.fits]\nem_min := 2.0e-6\n")
+        curate([ASTROPY], database_url=db_url, offline=True)
+        assert row(fresh, K_DID, "em_min", "em_max") == (2.0e-6, pytest.approx(2.352e-06))
+    finally:
+        fresh.execute("DELETE FROM mapping.mapping")
+        fresh.execute("DELETE FROM mapping.cell")
 
 
 def test_a_rederived_file_gets_its_curated_values_back_from_the_caches(fresh, db_url):

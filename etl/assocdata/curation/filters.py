@@ -269,6 +269,8 @@ SELECT curation.filter_inputs(h.keywords, h0.keywords)::text AS key,
  WHERE curation.filter_inputs(h.keywords, h0.keywords) IS NOT NULL
    AND ((o.em_min IS NULL AND o.em_max IS NULL)
         OR p.provenance->'em_min'->>'rule' LIKE 'curation.%%')
+   AND NOT EXISTS (SELECT 1 FROM mapping.cell mc WHERE mc.obs_publisher_did = o.obs_publisher_did
+                    AND (mc.rules ? 'em_min' OR mc.rules ? 'em_max'))
  GROUP BY 1, 2
 """
 

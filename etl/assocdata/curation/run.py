@@ -25,11 +25,13 @@ FILES_TABLE = "curate_files"
 
 _NAMES = f"""
 SELECT DISTINCT CASE WHEN curation.cell_free(o.target_name IS NULL, p.provenance->'target_name')
+                          AND NOT coalesce(mc.rules ? 'target_name', false)  -- a mapping's name
                      THEN sg.value ELSE o.target_name END AS name
   FROM {FILES_TABLE} t
   JOIN staging.file f ON f.id = t.file_id
   JOIN derive.product p ON p.file_id = f.id AND p.published
   JOIN ivoa.obscore o ON o.obs_publisher_did = p.obs_publisher_did
+  LEFT JOIN mapping.cell mc ON mc.obs_publisher_did = o.obs_publisher_did
   LEFT JOIN LATERAL (
        SELECT g.value FROM curation.suggestion g
         WHERE g.catalogue = f.catalogue AND g.column_name = 'target_name'

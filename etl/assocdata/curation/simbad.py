@@ -227,14 +227,15 @@ def resolve(conn: psycopg.Connection, names: Iterable[str], *, offline: bool = F
             [asked]):
         if norm and norm not in pairs:
             pairs[norm] = name
-    cached = {r[0]: r[1] for r in conn.execute(
-        "SELECT name_norm, status FROM curation.simbad WHERE name_norm = ANY(%s)", [list(pairs)])}
+    cached = {r[0]: (r[1], r[2]) for r in conn.execute(
+        "SELECT name_norm, status, message FROM curation.simbad WHERE name_norm = ANY(%s)",
+        [list(pairs)])}
     todo: list[tuple[str, str]] = []
     for norm, name in pairs.items():
-        status = cached.get(norm)
+        status, message = cached.get(norm, (None, None))
         if status is not None and status != "error" and not refresh:
             report.cached += 1
-            _count(report, status, name, conn, norm)
+            _count(report, status, name, message)
         else:
             todo.append((name, norm))
     if progress:
@@ -281,26 +282,23 @@ def resolve(conn: psycopg.Connection, names: Iterable[str], *, offline: bool = F
             results = interpret(table, batch)
         store(conn, results, query)
         for r in results:
-            _count(report, r.status, r.name, conn, r.name_norm, r.message)
+            _count(report, r.status, r.name, r.message)
         if progress:
             progress(len(batch))
     return report
 
 
-def _count(report: SimbadReport, status: str, name: str, conn: psycopg.Connection, norm: str,
-           message: str | None = None) -> None:
+def _count(report: SimbadReport, status: str, name: str, message: str | None) -> None:
     if status == "resolved":
         report.resolved += 1
         return
-    if message is None:
-        row = conn.execute("SELECT message FROM curation.simbad WHERE name_norm = %s", [norm]).fetchone()
-        message = row[0] if row else None
+    detail = f": {message}" if message else ""
     if status == "not-found":
         report.not_found += 1
-        report.unresolved.append((name, "not found" + (f": {message}" if message else "")))
+        report.unresolved.append((name, "not found" + detail))
     elif status == "ambiguous":
         report.ambiguous += 1
-        report.unresolved.append((name, "ambiguous" + (f": {message}" if message else "")))
+        report.unresolved.append((name, "ambiguous" + detail))
     else:
         report.errors += 1
-        report.unresolved.append((name, "error" + (f": {message}" if message else "")))
+        report.unresolved.append((name, "error" + detail))
