@@ -229,10 +229,12 @@ def apply_curation(conn: psycopg.Connection, catalogues: Sequence[str], files: s
     transaction (a savepoint of it), or in its own one. No network: the
     caches are read as they are. Returns the number of ObsCore rows changed.
     """
+    scope, sources, new = statements(files)
+    if conn.execute(f"SELECT NOT EXISTS (SELECT 1 FROM {files})").fetchone()[0]:
+        return 0  # a refresh with nothing to derive pays nothing here
     with conn.transaction():
         for name in ("curation_scope", "curation_src", "curation_new"):
             conn.execute(f"DROP TABLE IF EXISTS pg_temp.{name}")
-        scope, sources, new = statements(files)
         conn.execute(scope, {"catalogues": list(catalogues)})
         conn.execute("ANALYZE curation_scope")
         conn.execute(sources)
