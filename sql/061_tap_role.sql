@@ -10,12 +10,25 @@
 DO $$
 BEGIN
   CREATE ROLE assocdata_tap LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION;
+  -- only on creation: updating a shared catalog row from concurrent migrations
+  -- of several databases would fail with "tuple concurrently updated"
+  COMMENT ON ROLE assocdata_tap IS 'assocdata: the TAP server (Vollt), read-only on ivoa and TAP_SCHEMA';
 EXCEPTION
   -- already there, or created right now by a concurrent migration of another database
   WHEN duplicate_object OR unique_violation THEN NULL;
 END
 $$;
-COMMENT ON ROLE assocdata_tap IS 'assocdata: the TAP server (Vollt), read-only on ivoa and TAP_SCHEMA';
+-- a role left by an older set-up keeps its name but gets these attributes
+DO $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'assocdata_tap'
+              AND (NOT rolcanlogin OR rolsuper OR rolcreatedb OR rolcreaterole OR rolinherit
+                   OR rolreplication OR rolbypassrls)) THEN
+    ALTER ROLE assocdata_tap LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION
+      NOBYPASSRLS;
+  END IF;
+END
+$$;
 
 DO $$
 BEGIN

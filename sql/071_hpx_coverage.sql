@@ -19,13 +19,56 @@ RETURNS integer
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN least(18, greatest(0, ceil(ln(58.6323 * 4 / greatest(size_deg, 1e-6)) / ln(2.0))::integer));
 
--- The coverage of a polygon: PgSphere's smoc (inclusive: every cell that meets
--- the polygon) at the order of its size, as depth-29 ranges.
+-- The coverage of a polygon, as depth-29 ranges: PgSphere's smoc (inclusive:
+-- every cell that meets the polygon) at the order of its size. PgSphere 1.2.0's
+-- smoc refuses non-convex polygons ("polygon is not convex"), which real
+-- footprints can be: then the coverage of the smallest cap around the mean of
+-- the vertices that holds them all (a cap under a hemisphere is convex, so it
+-- holds the edges too), and the whole sky when there is no such cap or the
+-- vertices cannot be read (PgSphere output not in its default radians). Never
+-- an error: this is an index expression, evaluated by every INSERT of the refresh.
 CREATE OR REPLACE FUNCTION hpx.region_moc(region spoly)
 RETURNS int8multirange
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-RETURN hpx.smoc_text_ranges(
-  smoc(hpx.moc_order(2 * degrees(sqrt(area(region) / pi()))), region)::text);
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
+AS $$
+DECLARE
+  sky constant int8multirange := int8multirange(int8range(0, 3458764513820540928));
+  vertex constant text := '\(\s*([-+0-9.eE]+)\s*,\s*([-+0-9.eE]+)\s*\)';
+  x float8 := 0;
+  y float8 := 0;
+  z float8 := 0;
+  n float8;
+  clng float8;
+  clat float8;
+  r float8;
+  v record;
+BEGIN
+  BEGIN
+    RETURN hpx.smoc_text_ranges(
+      smoc(hpx.moc_order(2 * degrees(sqrt(area(region) / pi()))), region)::text);
+  EXCEPTION WHEN OTHERS THEN
+    NULL;  -- a non-convex polygon: the bounding cap below
+  END;
+  FOR v IN SELECT m[1]::float8 AS lng, m[2]::float8 AS lat
+             FROM regexp_matches(region::text, vertex, 'g') AS m LOOP
+    x := x + cos(v.lat) * cos(v.lng);
+    y := y + cos(v.lat) * sin(v.lng);
+    z := z + sin(v.lat);
+  END LOOP;
+  n := sqrt(x * x + y * y + z * z);
+  IF n < 1e-9 THEN
+    RETURN sky;
+  END IF;
+  clng := atan2(y, x);
+  clat := asin(greatest(-1.0, least(1.0, z / n)));
+  SELECT max(spoint(m[1]::float8, m[2]::float8) <-> spoint(clng, clat)) INTO r
+    FROM regexp_matches(region::text, vertex, 'g') AS m;
+  IF r IS NULL OR r >= radians(89.0) THEN
+    RETURN sky;
+  END IF;
+  RETURN hpx.cone_moc(degrees(clng), degrees(clat), degrees(r) + 1e-6);
+END
+$$;
 
 CREATE INDEX IF NOT EXISTS obscore_s_region_moc_gist
   ON ivoa.obscore USING gist (hpx.region_moc(s_region));
