@@ -355,6 +355,50 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- tap -----------------------------------------------------------------------
+
+def cmd_tap(args: argparse.Namespace) -> int:
+    import psycopg
+
+    from . import config
+    from .tap import check, publish, role, serve
+    from .tap import config as tap_config
+
+    if args.action == "serve":
+        jars, missing = serve.requirements()
+        if missing:
+            return _die("cannot start Vollt, missing:\n  " + "\n  ".join(map(str, missing)))
+        return serve.serve(Path(args.outdir) if args.outdir else None)
+    if args.action == "config" and not args.outdir:
+        return _die("tap config needs OUTDIR")
+    try:
+        with psycopg.connect(config.database_url(), autocommit=True) as conn:
+            if args.action == "schema":
+                rows, changed = publish.refresh_schema(conn)
+                print("TAP_SCHEMA: " + ", ".join(f"{n} {t}" for t, n in rows.items()))
+                print("TAP_SCHEMA changed: restart the TAP server (Vollt reads it only at start)"
+                      if changed else "TAP_SCHEMA unchanged: no restart needed")
+                return 0
+            if args.action == "check":
+                problems = check.check(conn)
+                for problem in problems:
+                    print(f"assocdata tap check: {problem}", file=sys.stderr)
+                if not problems:
+                    print("TAP_SCHEMA matches the database")
+                return 1 if problems else 0
+            settings = tap_config.TapSettings(database=tap_config.project_database(),
+                                              database_access=args.access,
+                                              upload_enabled=args.uploads)
+            written = tap_config.render(Path(args.outdir), settings)
+            role.set_password(conn, settings.database.password)
+            role.set_uploads(conn, settings.upload_enabled)
+    except psycopg.OperationalError as exc:
+        return _die(f"database unreachable ({config.database_url()}): {exc}")
+    for what, path in written.items():
+        print(f"{what}: {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="assocdata", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -419,6 +463,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="the main job: stage the sample collection")
     p.add_argument("--workers", type=int, default=None)
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("tap", help="TAP publication with Vollt: TAP_SCHEMA, check, config, serve "
+                                   "(docs/tap.md)")
+    p.add_argument("action", choices=["schema", "check", "config", "serve"])
+    p.add_argument("outdir", nargs="?", default=None,
+                   help="config: where to write tap.properties and the web application; "
+                        "serve: the same (default $ASSOCDATA_HOME/tap)")
+    p.add_argument("--access", choices=["jndi", "jdbc"], default="jndi",
+                   help="config: connections from the container's pool (jndi) or Vollt's own (jdbc)")
+    p.add_argument("--uploads", action="store_true",
+                   help="config: enable uploads (the TAP role may then CREATE in TAP_UPLOAD)")
+    p.set_defaults(func=cmd_tap)
     return parser
 
 
