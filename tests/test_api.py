@@ -42,12 +42,6 @@ def test_write_then_load_table_restores_units(db_url, collection, tmp_path, suff
     assert list(table["em_min"]) == pytest.approx(list(original["em_min"]), rel=1e-12)
 
 
-def test_curate_says_it_is_not_there_yet(db_url, collection):
-    response = extract(collection / "DEMO" / "laspec", database_url=db_url)
-    with pytest.raises(NotImplementedError, match="curation"):
-        response.curate()
-
-
 def test_apply_mapping_of_a_missing_file_names_the_file(db_url, collection, tmp_path):
     extract(collection / "DEMO" / "laspec", database_url=db_url)
     with pytest.raises(FileNotFoundError, match="x.map"):

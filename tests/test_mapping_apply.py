@@ -335,3 +335,24 @@ def test_a_new_mapping_without_defaults_applies_without_rederiving_and_equals_a_
     refresh(database_url=db_url, full=True)
     assert db.execute(query, [LAMOST]).fetchall() == fast
     assert refresh(database_url=db_url).files == 0  # and nothing is left to re-derive
+
+
+def test_a_default_that_would_crash_wcslib_is_caught_by_the_isolated_precheck(db, db_url, staged, tmp_path):
+    # A real TAN header (astropy's 1904-66_TAN.hdr) completed with a lone DSS plate keyword
+    # written as a string: wcspih() reads through a NULL pointer on it (tests/data/crash,
+    # dss_plate_string_value). The pre-check dies in its isolated worker, never the server.
+    ingest(staged, ["DEMO/pkg-astropy"], database_url=db_url)
+    refresh(["DEMO/pkg-astropy"], database_url=db_url)
+    did = "%1904-66_TAN.hdr%"
+    assert db.execute("SELECT s_region IS NOT NULL FROM ivoa.obscore WHERE obs_publisher_did LIKE %s",
+                      [did]).fetchone() == (True,)
+    apply(db_url, write(tmp_path, "assocdata-mapping 1\n[files: 1904-66_TAN.hdr]\nPLTDECD: '-2'\n",
+                        "crash.map"), ["DEMO/pkg-astropy"])
+    status, message = db.execute(
+        "SELECT d.wcs_status, d.wcs_message FROM mapping.hdu_default d JOIN staging.file f "
+        "ON f.id = d.file_id WHERE f.relpath = '1904-66_TAN.hdr'").fetchone()
+    assert status == "crash" and "signal" in message
+    # the derivation did not give that header to wcslib: no WCS footprint any more
+    assert db.execute("SELECT s_region FROM ivoa.obscore WHERE obs_publisher_did LIKE %s",
+                      [did]).fetchone() in (None, (None,))
+    assert db.execute("SELECT 1").fetchone() == (1,)  # the server is still up

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import psycopg
 
 from .. import config as project_config
+from ..curation.apply import apply_curation
 from ..mapping import store as mapping_store
 
 
@@ -192,6 +193,7 @@ def refresh_batch(conn: psycopg.Connection, catalogues: list[str], *, full: bool
         issues = conn.execute(_INSERT_ISSUES).rowcount
         conn.execute(_FILE_STATE, params)
         mapping_store.after_derive(conn, catalogues)  # field rules of the mappings
+        apply_curation(conn, catalogues, "todo")  # the curation caches fill what is still empty
         files, hdus = conn.execute(
             "SELECT count(*), coalesce(sum((SELECT count(*) FROM staging.hdu h "
             "WHERE h.file_id = t.file_id)), 0) FROM todo t").fetchone()
