@@ -8,7 +8,7 @@
 -- hpx.hpx_intersects() checks `coverage && coverage of the shape` on that index,
 -- then PgSphere's exact `s_region && shape`.
 -- Coverage: hpx.catalogue_moc holds, per catalogue, the union of its footprints'
--- coverage (and of the order-10 cells of its positions without footprint), to
+-- coverage (and of the cells holding its positions without footprint), to
 -- answer "which catalogues have data here" without reading the rows (as VizieR
 -- does), and to export FITS MOCs (etl/assocdata/hpx/moc.py).
 -- Re-applicable: CREATE OR REPLACE / IF NOT EXISTS.
@@ -95,7 +95,7 @@ CREATE TABLE IF NOT EXISTS hpx.catalogue_moc (
     updated_at       timestamptz NOT NULL DEFAULT now()
 );
 COMMENT ON TABLE hpx.catalogue_moc IS
-  'Per catalogue: union of the HEALPix coverage of its footprints (and order-10 cells of its positions without footprint), depth-29 ranges';
+  'Per catalogue: union of the HEALPix coverage of its footprints (and of the cells of its positions without footprint), depth-29 ranges';
 CREATE INDEX IF NOT EXISTS catalogue_moc_gist ON hpx.catalogue_moc USING gist (moc);
 
 -- Recompute the MOCs of these catalogues (NULL: all); returns the number of catalogues.
@@ -113,11 +113,13 @@ BEGIN
          count(*) FILTER (WHERE NOT t.footprint)
     FROM (SELECT o.source_catalogue, o.s_region IS NOT NULL AS footprint,
                  CASE WHEN o.s_region IS NOT NULL THEN hpx.region_moc(o.s_region)
-                      ELSE int8multirange(int8range((o.hpx >> 38) << 38, ((o.hpx >> 38) + 1) << 38))
+                      -- the depth-29 cells that may hold the position, computed
+                      -- geometrically (not hpx: PgSphere files face-edge points elsewhere)
+                      ELSE hpx.cone_moc(o.s_ra, o.s_dec, 0.0)
                  END AS m
             FROM ivoa.obscore o
            WHERE (catalogues IS NULL OR o.source_catalogue = ANY (catalogues))
-             AND (o.s_region IS NOT NULL OR o.hpx IS NOT NULL)) AS t
+             AND (o.s_region IS NOT NULL OR (o.s_ra IS NOT NULL AND o.s_dec IS NOT NULL))) AS t
    GROUP BY t.source_catalogue;
   GET DIAGNOSTICS n = ROW_COUNT;
   RETURN n;

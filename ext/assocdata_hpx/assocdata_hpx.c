@@ -320,6 +320,7 @@ typedef struct
 	double		cos_out[HPX_DEPTH + 1];	/* dot below: the cell cannot meet the cone */
 	double		cos_in[HPX_DEPTH + 1];	/* dot above: the cell is inside the cone */
 	int			maxorder;
+	bool		pgsphere_edges;	/* also the cells PgSphere files edge points under */
 	bool		unsorted;		/* PgSphere's edge cells were added out of order */
 	RangeList  *out;
 } Walk;
@@ -366,6 +367,8 @@ emit(Walk *w, int order, int64 pix)
 	int64		iy = compress_bits((uint64) ipf >> 1);
 
 	add_cell(w->out, order, pix);
+	if (!w->pgsphere_edges)
+		return;
 	if (ix == nside - 1)
 	{
 		add_cell(w->out, order, (face + 1) * npface + (spread_bits(iy) << 1));
@@ -500,7 +503,7 @@ sort_merge(RangeList *rl)
 /* All cells of `maxorder` (or coarser, when wholly inside) that may meet the
  * cone, as merged ranges. r in degrees. */
 static void
-cone_walk(double ra0, double dec0, double r, int maxorder, RangeList *out)
+cone_walk_ex(double ra0, double dec0, double r, int maxorder, bool pgsphere_edges, RangeList *out)
 {
 	Walk		w;
 	double		lng = ra0 * RAD_PER_DEG,
@@ -524,6 +527,7 @@ cone_walk(double ra0, double dec0, double r, int maxorder, RangeList *out)
 		w.cos_in[k] = rr - pixrad_bound[k] > 0 ? cos(rr - pixrad_bound[k]) + 1e-15 : 2.0;
 	}
 	w.maxorder = maxorder;
+	w.pgsphere_edges = pgsphere_edges;
 	w.unsorted = false;
 	w.out = out;
 	out->n = 0;
@@ -531,6 +535,13 @@ cone_walk(double ra0, double dec0, double r, int maxorder, RangeList *out)
 		walk(&w, 0, base);
 	if (w.unsorted)
 		sort_merge(out);
+}
+
+/* for the hpx column (PgSphere's healpix_nest values): with PgSphere's edge cells */
+static void
+cone_walk(double ra0, double dec0, double r, int maxorder, RangeList *out)
+{
+	cone_walk_ex(ra0, dec0, r, maxorder, true, out);
 }
 
 /* the ranges at a coarser order: bounds widened to whole cells, then merged */
@@ -998,9 +1009,12 @@ Datum
 hpx_cone_moc(PG_FUNCTION_ARGS)
 {
 	RangeList	rl = {NULL, 0, 0};
+	double		r = PG_GETARG_FLOAT8(2);
 
-	cone_ranges(PG_GETARG_FLOAT8(0), PG_GETARG_FLOAT8(1), PG_GETARG_FLOAT8(2),
-				CONST_RATIO, 0, &rl);
+	/* geometric coverage, compared with other geometric coverages (footprints,
+	 * catalogue MOCs), not with PgSphere's hpx values: no edge cells */
+	cone_walk_ex(PG_GETARG_FLOAT8(0), PG_GETARG_FLOAT8(1), r,
+				 order_for(r * RAD_PER_DEG, CONST_RATIO), false, &rl);
 	PG_RETURN_DATUM(ranges_to_multirange(rl.r, rl.n));
 }
 
