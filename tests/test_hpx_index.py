@@ -192,3 +192,24 @@ def test_obscore_hpx_btree_exists_and_serves_hpx_cone(db):
         "10.68,41.27,0.5) = 1"))
     db.execute("RESET enable_seqscan")
     assert "obscore_hpx_idx" in plan
+
+
+def test_join_ranges_of_small_cones_cover_every_point_inside(db):
+    # the join form's cells are ~4 r wide: found around the centre's cell (small_cone)
+    bad = db.execute("""
+        WITH cones AS (SELECT 360 * random() AS ra0, degrees(asin(2 * random() - 1)) AS dec0,
+                              power(10, -4 + 4 * random()) AS r FROM generate_series(1, 400)),
+             o AS (SELECT *, least(29, greatest(0, ceil(ln(1.0233 / (4 * radians(r))) / ln(2))))::int
+                             AS ord FROM cones),
+             pts AS (SELECT ra0, dec0, r, ord,
+                            ra0 + (2 * random() - 1) * r * 1.2 / greatest(cos(radians(dec0)), 0.05) AS ra,
+                            greatest(-90, least(90, dec0 + (2 * random() - 1) * r * 1.2)) AS dec
+                       FROM o, generate_series(1, 30)),
+             norm AS (SELECT ra0, dec0, r, ord, ((ra::numeric % 360 + 360) % 360)::float8 AS ra, dec
+                        FROM pts)
+        SELECT count(*) FROM norm
+         WHERE hpx.within(ra, dec, ra0, dec0, r)
+           AND NOT EXISTS (SELECT 1 FROM generate_series(0, 3) AS i
+                            WHERE hpx._arm(healpix_nest(29, spoint(radians(ra), radians(dec))),
+                                           ra0, dec0, r, i, ord))""").fetchone()[0]
+    assert bad == 0

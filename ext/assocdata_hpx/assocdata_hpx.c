@@ -500,6 +500,116 @@ sort_merge(RangeList *rl)
 	rl->n = j + 1;
 }
 
+/*
+ * Face coordinates of a point (HEALPix, Gorski et al. 2005, sec. 4): base face
+ * 0..11 and (x, y) in [0, 1] within it; nside * (x, y) are the cell's (ix, iy).
+ */
+static int
+face_xy(double lng, double lat, double *x, double *y)
+{
+	double		z = sin(lat),
+				za = fabs(z),
+				tt = 4.0 * (lng / PID - floor(lng / PID));
+
+	if (tt >= 4.0)
+		tt = 0.0;
+	if (za <= 2.0 / 3.0)
+	{
+		double		jp = 0.5 + tt - 0.75 * z;
+		double		jm = 0.5 + tt + 0.75 * z;
+		int			ifp = (int) jp,
+					ifm = (int) jm;
+
+		*x = jm - ifm;
+		*y = 1.0 + ifp - jp;
+		return ifp == ifm ? (ifp | 4) : (ifp < ifm ? ifp : ifm + 8);
+	}
+	else
+	{
+		int			ntt = (int) tt;
+		double		tp,
+					t,
+					jp,
+					jm;
+
+		if (ntt >= 4)
+			ntt = 3;
+		tp = tt - ntt;
+		/* sqrt(3 (1 - |z|)), from cos(lat) near the poles (no cancellation) */
+		t = za < 0.99 ? sqrt(3.0 * (1.0 - za)) : cos(lat) / sqrt((1.0 + za) / 3.0);
+		jp = tp * t;
+		jm = (1.0 - tp) * t;
+		if (jp > 1.0)
+			jp = 1.0;
+		if (jm > 1.0)
+			jm = 1.0;
+		if (z >= 0)
+		{
+			*x = 1.0 - jm;
+			*y = 1.0 - jp;
+			return ntt;
+		}
+		*x = jp;
+		*y = jm;
+		return ntt + 8;
+	}
+}
+
+/*
+ * A cone small against the cells of maxorder, away from the edges of its base
+ * face: the cells are found around the centre's cell instead of by a descent
+ * from the 12 base cells (the join form computes ranges for every outer row).
+ * Within a face, (x, y) move by at most 1.5 face units per radian on the sphere
+ * (bound of the gradient of the HEALPix projection, polar caps and equatorial
+ * zone); with 2 per radian, a box of the face that holds the centre's
+ * coordinates +- 2 r holds the whole cone, and when that box is inside the face
+ * the cone does not leave it. Every cell of the box is then tested like the
+ * descent does (bounding circle). Returns false (use the descent) otherwise.
+ */
+static bool
+small_cone(Walk *w, double lng, double lat, double rr)
+{
+	int			order = w->maxorder;
+	int64		nside = INT64CONST(1) << order;
+	double		x,
+				y,
+				half = 2.0 * rr;
+	int			face;
+	int64		ix0,
+				ix1,
+				iy0,
+				iy1,
+				ix,
+				iy;
+
+	if (half * (double) nside > 3.0)
+		return false;			/* many cells: the descent is cheaper */
+	face = face_xy(lng, lat, &x, &y);
+	if (x - half <= 0.0 || x + half >= 1.0 || y - half <= 0.0 || y + half >= 1.0)
+		return false;			/* near an edge of the base face */
+	ix0 = (int64) floor((x - half) * nside);
+	ix1 = (int64) floor((x + half) * nside);
+	iy0 = (int64) floor((y - half) * nside);
+	iy1 = (int64) floor((y + half) * nside);
+	if (ix1 >= nside)
+		ix1 = nside - 1;
+	if (iy1 >= nside)
+		iy1 = nside - 1;
+	for (ix = ix0; ix <= ix1; ix++)
+		for (iy = iy0; iy <= iy1; iy++)
+		{
+			int64		pix = ((int64) face << (2 * order)) + spread_bits(ix)
+				+ (spread_bits(iy) << 1);
+			double		v[3];
+
+			pix_center(order, pix, v);
+			if (v[0] * w->c[0] + v[1] * w->c[1] + v[2] * w->c[2] >= w->cos_out[order])
+				emit(w, order, pix);
+		}
+	w->unsorted = true;
+	return true;
+}
+
 /* All cells of `maxorder` (or coarser, when wholly inside) that may meet the
  * cone, as merged ranges. r in degrees. */
 static void
@@ -531,8 +641,9 @@ cone_walk_ex(double ra0, double dec0, double r, int maxorder, bool pgsphere_edge
 	w.unsorted = false;
 	w.out = out;
 	out->n = 0;
-	for (base = 0; base < 12; base++)
-		walk(&w, 0, base);
+	if (!small_cone(&w, lng, lat, rr))
+		for (base = 0; base < 12; base++)
+			walk(&w, 0, base);
 	if (w.unsorted)
 		sort_merge(out);
 }
