@@ -1194,13 +1194,40 @@ bad:
 
 /* ---------------------------------------------------- planner support */
 
+/* a function of the extension's schema, by name; cached per backend, keyed by
+ * the calling function's OID (a re-created extension has new OIDs) */
+typedef struct
+{
+	Oid			caller;
+	const char *name;
+	Oid			oid;
+} SiblingCache;
+
+static SiblingCache siblings[8];
+
 static Oid
 sibling_function(Oid funcid, const char *name, int nargs, Oid *argtypes)
 {
-	char	   *nsp = get_namespace_name(get_func_namespace(funcid));
-	List	   *qname = list_make2(makeString(nsp), makeString(pstrdup(name)));
+	char	   *nsp;
+	List	   *qname;
+	Oid			oid;
+	int			i;
 
-	return LookupFuncName(qname, nargs, argtypes, false);
+	for (i = 0; i < (int) lengthof(siblings); i++)
+		if (siblings[i].caller == funcid && siblings[i].name == name)
+			return siblings[i].oid;
+	nsp = get_namespace_name(get_func_namespace(funcid));
+	qname = list_make2(makeString(nsp), makeString(pstrdup(name)));
+	oid = LookupFuncName(qname, nargs, argtypes, false);
+	for (i = 0; i < (int) lengthof(siblings); i++)
+		if (siblings[i].caller == InvalidOid)
+		{
+			siblings[i].caller = funcid;
+			siblings[i].name = name;	/* a string literal: its address is its identity */
+			siblings[i].oid = oid;
+			break;
+		}
+	return oid;
 }
 
 static Expr *
