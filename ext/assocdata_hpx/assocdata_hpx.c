@@ -76,7 +76,7 @@ PG_MODULE_MAGIC;
 #define INT8GE_OID 415
 
 /* ranges of a constant cone: at most this many arms */
-#define CONST_MAX_RANGES 12
+#define CONST_MAX_RANGES 16
 /* cells of the finest order per cone radius, constant cones */
 #define CONST_RATIO 4.0
 /* arms of the join form, and its cells per radius */
@@ -686,8 +686,8 @@ coarsen(const RangeList *in, int order, RangeList *out)
  * choose the order and number of ranges of least cost: few coarse ranges for a
  * small cone or a sparse table, finer ones for a large cone on a dense table.
  */
-#define COST_ARM 6.0
-#define COST_ROW 0.6
+#define COST_ARM 5.0
+#define COST_ROW 2.0
 #define SKY_DEG2 41252.961249419271
 /* square degrees of one depth-29 cell */
 #define CELL29_DEG2 (SKY_DEG2 / (12.0 * 288230376151711744.0))
@@ -781,7 +781,7 @@ cone_ranges_planned(double ra0, double dec0, double r, double density, int maxk,
 					RangeList *out)
 {
 	int			fine = order_for(r * RAD_PER_DEG, density > 0 ? 8.0 : CONST_RATIO);
-	int			coarse_cap = order_for_rows(density, 4.0);
+	int			coarse_cap = order_for_rows(density, 0.5);
 	int			order,
 				best_order,
 				k,
