@@ -190,7 +190,7 @@ def derive_staged_file(catalogue: str, relpath: str, file_size: int | None, hdus
     hdus = contexts_from_staged(catalogue, relpath, hdus_json, file_size)
     rows, issues = derive_file(FileInput(catalogue, relpath, file_size, readme, hdus), config)
     if any(h.get("applied_defaults") for h in hdus_json):
-        out = [json.dumps(_annotate_defaults(r.as_json(), hdus_json), allow_nan=False) for r in rows]
+        out = [_encode(_annotate_defaults(r.as_json(), hdus_json)) for r in rows]
     else:
         out = [_encode(r.as_json()) for r in rows]
     out.append(_encode({
