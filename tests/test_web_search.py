@@ -200,8 +200,8 @@ def test_previews_are_served_and_missing_ones_are_a_placeholder(client, env):
 
 def test_answers_on_the_sample_collection(client, capsys):
     """Times are printed, never asserted (the machine is shared)."""
-    params = {"pos": "266.4 -28.94", "radius": "30", "radius_unit": "arcmin", "band_min": "1",
-              "band_max": "3", "band_unit": "µm", "size": "100"}
+    params = {"pos": "266.4 -28.94", "radius": "30", "radius_unit": "arcmin", "type": "image",
+              "size": "100"}
     assert "gc_2mass_k.fits" in " ".join(dids(client.get("/", params=params).text))
     started, cpu = time.perf_counter(), time.process_time()
     for _ in range(10):
