@@ -399,6 +399,31 @@ def cmd_tap(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_web(args: argparse.Namespace) -> int:
+    import psycopg
+
+    from .web import server
+    from .web.auth import AccountError
+
+    try:
+        if args.add_user:
+            server.add_user(args.add_user)
+            print(f"account {args.add_user}: ready")
+            return 0
+        if args.previews is not None:
+            counts = server.make_previews(args.previews or None)
+            print(", ".join(f"{k} {v}" for k, v in counts.items()))
+            return 0
+    except AccountError as exc:
+        return _die(str(exc))
+    except psycopg.OperationalError as exc:
+        return _die(f"cannot use the database ({exc}); start it with `assocdata db start`")
+    except psycopg.errors.CheckViolation:
+        return _die("account names are letters, digits, '_', '.' and '-' (at most 64)")
+    server.serve(args.host, args.port)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="assocdata", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -475,6 +500,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--uploads", action="store_true",
                    help="config: enable uploads (the TAP role may then CREATE in TAP_UPLOAD)")
     p.set_defaults(func=cmd_tap)
+
+    p = sub.add_parser("web", help="the search, submission and documentalists' pages (docs/web.md)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--add-user", metavar="NAME",
+                   help="create (or reset the password of) a documentalist account and exit; the "
+                        "password is asked on the terminal, or read from the first line of stdin")
+    p.add_argument("--previews", nargs="*", metavar="CATALOGUE", default=None,
+                   help="make the missing preview thumbnails (of these catalogues, or all) and exit")
+    p.set_defaults(func=cmd_web)
     return parser
 
 
