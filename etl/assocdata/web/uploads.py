@@ -278,7 +278,8 @@ def _take_zip(intake: Intake, name: str, stream: BinaryIO) -> None:
                 continue
             problem = member_name_problem(info.filename)
             mode = info.external_attr >> 16
-            if problem is None and (stat.S_ISLNK(mode) or (mode and not stat.S_ISREG(mode))):
+            kind = stat.S_IFMT(mode)  # 0 when the archiver recorded no Unix type (most zips)
+            if problem is None and kind and kind != stat.S_IFREG:
                 problem = "a link or special file, not a regular file"
             if problem is None and info.flag_bits & 0x1:
                 problem = "encrypted member"
