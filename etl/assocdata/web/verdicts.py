@@ -6,6 +6,8 @@ The reasons come from three places, in this order:
    keyword is at fault;
 2. plausibility windows of this page (a wavelength of kilometres is a
    missing CUNIT, not a radio band; a date before 1850 or in the future);
+   An empty cell with such an issue is suspicious too (the derivation withheld
+   a value it found implausible), not merely missing;
 3. whether the column may be empty: the table's NOT NULL columns, and the
    ones a search needs to find the row at all (type, position, access URL).
 """
@@ -26,6 +28,8 @@ NEEDED_FOR_SEARCH = ("dataproduct_type", "s_ra", "s_dec", "access_url")
 #: from ~100 TeV gamma rays (1.2e-20 m) to ~10 MHz radio (30 m).
 EM_WINDOW = (1e-21, 100.0)
 MJD_1850 = -2922.0  # 1850-01-01
+#: An issue the derivation files on one bound of an interval concerns both.
+_PAIRS = {"em_min": "em_max", "em_max": "em_min", "t_min": "t_max", "t_max": "t_min"}
 
 
 @dataclass(frozen=True)
@@ -70,9 +74,15 @@ def field_verdicts(row: dict[str, Any], provenance: dict[str, dict[str, Any]],
     """One verdict per column of the table, in the table's order."""
     by_column: dict[str, list[str]] = {}
     for issue in issues:
-        if issue.get("column_name"):
-            by_column.setdefault(issue["column_name"], []).append(
-                f"{issue['code']}: {issue['message']}")
+        column = issue.get("column_name")
+        if not column:
+            continue
+        text = f"{issue['code']}: {issue['message']}"
+        if column.startswith("em_") and "implausible" in issue["code"]:
+            text += " (is the spectral axis unit, CUNITi, missing or wrong?)"
+        for c in (column, _PAIRS.get(column)):
+            if c and text not in by_column.get(c, []):
+                by_column.setdefault(c, []).append(text)
     out = []
     for col in schema.load().columns:
         value = row.get(col.name)
@@ -82,7 +92,9 @@ def field_verdicts(row: dict[str, Any], provenance: dict[str, dict[str, Any]],
         implausible = plausibility(col.name, value, sources)
         if implausible:
             reasons.insert(0, implausible)
-        if value is None:
+        if value is None and reasons:
+            verdict = SUSPICIOUS  # withheld by the derivation, which says why
+        elif value is None:
             needed = not col.nullable or col.name in NEEDED_FOR_SEARCH
             verdict = MISSING_REQUIRED if needed else MISSING_OPTIONAL
             if not reasons:

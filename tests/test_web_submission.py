@@ -1,0 +1,143 @@
+"""The authors' submission page and the documentalists' desk, end to end on real files.
+
+The files are the sample collection's (the dev corpus); one copy has a wrong
+header made here on purpose (CUNIT1 = 'm' where the file says angstroms), the
+mistake the page must point at.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import tarfile
+
+import psycopg
+import pytest
+
+from test_web_support import client, csrf, env  # noqa: F401  (fixtures)
+
+from assocdata.web import auth, submissions
+
+
+def wrong_unit_copy(path) -> bytes:
+    """hr2421.fit with CUNIT1 = 'm' instead of 'angstroms' (same card length, rest untouched)."""
+    data = path.read_bytes()
+    card = data.find(b"CUNIT1  = ")
+    assert card >= 0 and b"angstroms" in data[card:card + 80]
+    new = b"CUNIT1  = 'm       '".ljust(80)
+    return data[:card] + new + data[card + 80:]
+
+
+def upload(client, files, token=None):
+    value = csrf(client)
+    url = f"/submit/{token}/upload" if token else "/submit"
+    return client.post(url, data={"csrf": value}, files=[("files", f) for f in files],
+                       follow_redirects=False)
+
+
+@pytest.fixture
+def submission(client, env):
+    base = env.collection / "DEMO" / "pyspeckit"
+    tar = io.BytesIO()
+    with tarfile.open(fileobj=tar, mode="w") as tf:
+        for name in ("sample_sdss.fits", "ReadMe"):
+            tf.add(base / name, arcname=f"mycat/{name}")
+    r = upload(client, [("hr2421.fit", wrong_unit_copy(base / "hr2421.fit")),
+                        ("mycat.tar", tar.getvalue()), ("notes.exe", b"MZ\x90\x00" + bytes(3000))])
+    assert r.status_code == 303, r.text
+    return r.headers["location"].rsplit("/", 1)[1]
+
+
+def row_fields(html: str, file_part: str) -> dict[str, tuple[str, str]]:
+    block = html[re.search(rf'<details class="row"[^>]*data-did="[^"]*{re.escape(file_part)}', html).start():]
+    block = block[:block.index("</details>")]
+    out = {}
+    for col, verdict, reason in re.findall(
+            r'data-column="(\w+)">.*?<td class="verdict">([\w-]+)</td><td class="reason">(.*?)</td>',
+            block, re.S):
+        out[col] = (verdict, reason)
+    return out
+
+
+def test_submission_shows_verdicts_and_the_wrong_header(client, submission, env):
+    page = client.get(f"/submit/{submission}")
+    assert page.status_code == 200
+    assert "notes.exe" in page.text and "not a FITS file" in page.text  # refused, with why
+    hr = row_fields(page.text, "hr2421")
+    verdict, reason = hr["em_min"]
+    assert verdict == "suspicious" and "implausible" in reason and "CUNIT" in reason
+    assert hr["em_max"][0] == "suspicious" and hr["s_ra"][0] == "ok"
+    assert "readme-catalogue-mismatch" in hr["obs_title"][1]  # another catalogue's ReadMe
+    sdss = row_fields(page.text, "sample_sdss")
+    assert sdss["em_min"][0] == "ok" and sdss["s_ra"][0] == "ok"
+    assert sdss["obs_title"][0] == "suspicious"  # the same ReadMe
+    # submissions never reach the public search, nor its links
+    with psycopg.connect(env.url) as conn:
+        did = conn.execute("SELECT obs_publisher_did FROM ivoa.obscore WHERE source_catalogue = %s LIMIT 1",
+                           [submissions.catalogue_of(submission)]).fetchone()[0]
+    assert submission not in client.get("/", params={"cat": "SUBMIT", "size": "100"}).text
+    assert submission not in client.get("/", params={"target": "hr2421", "size": "100"}).text
+    assert client.get("/header", params={"did": did}).status_code == 404
+    assert client.get("/header", params={"did": did, "token": submission}).status_code == 200
+    assert client.get("/file", params={"did": did}).status_code == 404
+
+
+def test_mapping_errors_are_shown_like_the_cli_and_a_good_mapping_applies(client, submission):
+    token = csrf(client)
+    bad = "assocdata-mapping 1\nfacility_name := 'APO\ninstrument_name: NO_SUCH_FUNC(TELESCOP)\n"
+    r = client.post(f"/submit/{submission}/mapping", data={"csrf": token, "mapping": bad})
+    assert r.status_code == 200
+    diag = re.search(r'<pre class="errors diagnostics" id="diagnostics">(.*?)</pre>', r.text, re.S).group(1)
+    assert re.search(rf"submission-{submission}\.map:2:\d+: ", diag)
+    good = "assocdata-mapping 1\nfacility_name := 'APO 3.5m'\n"
+    r = client.post(f"/submit/{submission}/mapping", data={"csrf": token, "mapping": good})
+    assert 'id="diagnostics"' not in r.text
+    assert row_fields(r.text, "hr2421")["facility_name"][0] == "ok"
+    assert "APO 3.5m" in r.text
+    assert client.get(f"/submit/{submission}/mapping.map").text == good
+
+
+def test_submit_then_a_documentalist_publishes_it(client, submission, env):
+    token = csrf(client)
+    r = client.post(f"/submit/{submission}/send", data={"csrf": token, "catalogue": "../etc"})
+    assert r.status_code == 400 and "catalogue id" in r.text
+    r = client.post(f"/submit/{submission}/send",
+                    data={"csrf": token, "catalogue": "J/WEB/TEST1", "contact": "a@b.org"})
+    assert r.status_code == 200 and 'id="status">new<' in r.text
+    # the desk needs a login
+    assert client.get("/desk", follow_redirects=False).headers["location"] == "/desk/login"
+    with psycopg.connect(env.url, autocommit=True) as conn:
+        auth.create_account(conn, "doc1", "correct horse battery")
+        stored = conn.execute("SELECT password_hash FROM web.account WHERE username = 'doc1'").fetchone()[0]
+    assert "correct horse" not in stored and stored.startswith("scrypt$")
+    assert client.post("/desk/login", data={"csrf": token, "username": "doc1",
+                                            "password": "wrong"}).status_code == 401
+    r = client.post("/desk/login", data={"csrf": token, "username": "doc1",
+                                         "password": "correct horse battery"})
+    assert r.status_code == 200 and "J/WEB/TEST1" in r.text
+    page = client.get(f"/desk/{submission}")
+    assert 'id="status">checking<' in page.text
+    r = client.post(f"/desk/{submission}/send-back", data={"csrf": token, "note": "CUNIT1 of hr2421 is wrong"})
+    assert 'id="status">needs-fix<' in r.text
+    author = client.get(f"/submit/{submission}")
+    assert "CUNIT1 of hr2421 is wrong" in author.text
+    client.post(f"/submit/{submission}/send", data={"csrf": token, "catalogue": "J/WEB/TEST1"})
+    r = client.post(f"/desk/{submission}/publish", data={"csrf": token})
+    assert r.status_code == 200 and 'id="status">published<' in r.text, r.text[:2000]
+    found = client.get("/", params={"cat": "J/WEB/TEST1"})
+    assert "sample_sdss.fits" in found.text and "hr2421.fit" in found.text
+    assert (env.collection / "J/WEB/TEST1" / "sample_sdss.fits").read_bytes() == (
+        env.collection / "DEMO/pyspeckit/sample_sdss.fits").read_bytes()
+    with psycopg.connect(env.url) as conn:
+        history = [r[2] for r in submissions.events(conn, submission)]
+    assert history == ["draft", "new", "checking", "needs-fix", "new", "approved", "published"]
+
+
+def test_passwords_are_hashed_and_checked():
+    stored = auth.hash_password("a long enough secret")
+    assert auth.verify_password("a long enough secret", stored)
+    assert not auth.verify_password("a long enough secreT", stored)
+    assert not auth.verify_password("x", "garbage")
+    assert auth.hash_password("a long enough secret") != stored  # salted
+    with pytest.raises(auth.AccountError):
+        auth.hash_password("short")
