@@ -72,12 +72,24 @@ if 'mapping_to_timestamp' not in GD:
 return GD['mapping_to_timestamp'](s)
 $$;
 
--- The mappings of a catalogue, as one hash: part of what a refresh compares to
--- decide whether a file must be derived again (derive.file_state.settings_hash).
+-- The mappings of catalogues, one hash each ('' without any): part of what a
+-- refresh compares to decide whether a file must be derived again
+-- (derive.file_state.settings_hash). Set-based: a refresh of a batch of
+-- catalogues asks once, not once per catalogue.
+CREATE OR REPLACE FUNCTION mapping.catalogue_hashes(cats text[])
+RETURNS TABLE (catalogue text, hash text)
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+SELECT c.id, coalesce(h.hash, '')
+  FROM unnest(cats) AS c(id)
+  LEFT JOIN (SELECT c2.id, md5(string_agg(m.name || ':' || m.sha256, ','
+                                          ORDER BY a.catalogue <> '*', a.position)) AS hash
+               FROM unnest(cats) AS c2(id)
+               JOIN mapping.assignment a ON a.catalogue = c2.id OR a.catalogue = '*'
+               JOIN mapping.mapping m ON m.name = a.mapping_name
+              GROUP BY c2.id) h ON h.id = c.id
+$$;
+
 CREATE OR REPLACE FUNCTION mapping.catalogue_hash(cat text) RETURNS text
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
-SELECT coalesce(md5(string_agg(m.name || ':' || m.sha256, ','
-                               ORDER BY a.catalogue <> '*', a.position)), '')
-  FROM mapping.assignment a JOIN mapping.mapping m ON m.name = a.mapping_name
- WHERE a.catalogue = cat OR a.catalogue = '*'
+SELECT hash FROM mapping.catalogue_hashes(ARRAY[cat])
 $$;

@@ -62,3 +62,17 @@ def test_catalogue_hash_changes_with_the_mappings_assigned(db):
     db.execute("DELETE FROM mapping.mapping WHERE name = 'hash-test.map'")
     assert len({before, after, edited}) == 3
     assert one(db, "SELECT mapping.catalogue_hash('CAT/X')") == before
+
+
+def test_catalogue_hashes_answer_for_a_batch_at_once_as_catalogue_hash_does(db):
+    db.execute("DELETE FROM mapping.mapping WHERE name LIKE 'hash-test%'")
+    db.execute("INSERT INTO mapping.mapping (name, source, sha256, version) VALUES "
+               "('hash-test-a.map', '', 'a', 1), ('hash-test-all.map', '', 'b', 1)")
+    db.execute("INSERT INTO mapping.assignment (mapping_name, catalogue) VALUES "
+               "('hash-test-all.map', '*'), ('hash-test-a.map', 'CAT/A')")
+    try:
+        batch = dict(db.execute("SELECT * FROM mapping.catalogue_hashes(ARRAY['CAT/A', 'CAT/B'])"))
+        assert batch == {c: one(db, "SELECT mapping.catalogue_hash(%s)", c) for c in ("CAT/A", "CAT/B")}
+        assert batch["CAT/A"] != batch["CAT/B"] != ""
+    finally:
+        db.execute("DELETE FROM mapping.mapping WHERE name LIKE 'hash-test%'")

@@ -49,13 +49,13 @@ class RefreshSummary:
 _SETTINGS = "SELECT coalesce(jsonb_object_agg(key, value), '{}'::jsonb)::text FROM derive.setting"
 
 # A file is derived again when its header, the rules, the site settings or its
-# catalogue's mappings (mapping.catalogue_hash) changed: the last two make up
+# catalogue's mappings (mapping.catalogue_hashes) changed: the last two make up
 # the settings hash, computed once per catalogue.
 _TODO = """
 CREATE TEMP TABLE todo ON COMMIT DROP AS
 WITH cat AS (
-    SELECT id, md5(%(settings)s || mapping.catalogue_hash(id)) AS settings_hash
-      FROM unnest(%(catalogues)s::text[]) AS id)
+    SELECT catalogue AS id, md5(%(settings)s || hash) AS settings_hash
+      FROM mapping.catalogue_hashes(%(catalogues)s::text[]))
 SELECT f.id AS file_id, f.header_hash, cat.settings_hash
   FROM staging.file f
   JOIN cat ON cat.id = f.catalogue

@@ -267,7 +267,7 @@ class _Rollback(Exception):
 
 
 def _catalogue_hashes(conn: psycopg.Connection, catalogues: list[str]) -> dict[str, str]:
-    return dict(conn.execute("SELECT id, mapping.catalogue_hash(id) FROM unnest(%s::text[]) id",
+    return dict(conn.execute("SELECT catalogue, hash FROM mapping.catalogue_hashes(%s::text[])",
                              [catalogues]).fetchall())
 
 
@@ -299,9 +299,10 @@ def _apply_appended(conn: psycopg.Connection, compiled: CompiledMapping, catalog
     settings = conn.execute(_SETTINGS).fetchone()[0]
     conn.execute(
         """UPDATE derive.file_state s
-              SET settings_hash = md5(%(settings)s || mapping.catalogue_hash(f.catalogue))
-             FROM staging.file f, jsonb_each_text(%(old)s::jsonb) o
-            WHERE f.id = s.file_id AND f.catalogue = o.key AND f.catalogue = ANY(%(cats)s)
+              SET settings_hash = md5(%(settings)s || n.hash)
+             FROM staging.file f, jsonb_each_text(%(old)s::jsonb) o,
+                  mapping.catalogue_hashes(%(cats)s::text[]) n
+            WHERE f.id = s.file_id AND f.catalogue = o.key AND n.catalogue = o.key
               AND s.settings_hash = md5(%(settings)s || o.value)""",
         {"settings": settings, "old": json.dumps(old_hashes), "cats": last})
 
