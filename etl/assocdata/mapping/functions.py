@@ -198,15 +198,9 @@ def user_functions(conn) -> dict[str, Function]:
 
 def to_timestamp(text: str | None) -> str | None:
     """An ISO timestamp text for PostgreSQL from a date string (None if not a date)."""
-    from ..derive.temporal import parse_date
-
-    if text is None:
-        return None
-    parsed = parse_date(text.strip())
-    if parsed is None:
-        return None
     import datetime as dt
 
-    day, frac, _ = parsed
-    t = dt.datetime(1858, 11, 17) + dt.timedelta(days=day + (frac or 0.0))
-    return t.isoformat(sep=" ")
+    mjd = to_mjd(text)
+    if mjd is None:
+        return None
+    return (dt.datetime(1858, 11, 17) + dt.timedelta(days=mjd)).isoformat(sep=" ")
