@@ -130,11 +130,17 @@ def render(path: Path, hdu_index: int, product_type: str | None) -> bytes | None
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # non-standard files are the archive's daily bread
-        return _render(fits, path, hdu_index, product_type)
+        try:
+            return _render(fits, path, hdu_index, product_type, memmap=True)
+        except ValueError as exc:  # scaled integers (BZERO/BSCALE) cannot be memory-mapped
+            if "memory-mapped" not in str(exc):
+                raise
+            return _render(fits, path, hdu_index, product_type, memmap=False)
 
 
-def _render(fits: Any, path: Path, hdu_index: int, product_type: str | None) -> bytes | None:
-    with fits.open(path, memmap=True, lazy_load_hdus=True) as hdul:
+def _render(fits: Any, path: Path, hdu_index: int, product_type: str | None, *,
+            memmap: bool) -> bytes | None:
+    with fits.open(path, memmap=memmap, lazy_load_hdus=True) as hdul:
         hdu = hdul[hdu_index]
         if product_type in ("image", "cube") and hdu.is_image and hdu.data is not None:
             pixels = _image(hdu.data)

@@ -54,8 +54,11 @@ def render(rows: list[dict[str, Any]], centre: tuple[float, float] | None = None
         pts += [(cx - radius / max(math.cos(math.radians(cy)), 1e-3), cy - radius),
                 (cx + radius / max(math.cos(math.radians(cy)), 1e-3), cy + radius)]
     if pts:
-        half_w = max(abs(a - cx) for a, _ in pts) * 1.15 + 1e-3
-        half_h = max(abs(d - cy) for _, d in pts) * 1.15 + 1e-3
+        half_w = max(abs(a - cx) for a, _ in pts) * 1.2 + 1e-3
+        half_h = max(abs(d - cy) for _, d in pts) * 1.2 + 1e-3
+        # room for the dots at the edges, and a frame never wildly elongated
+        half_w = max(half_w, half_h * 0.5 / max(math.cos(math.radians(cy)), 0.05))
+        half_h = max(half_h, half_w * 0.3 * max(math.cos(math.radians(cy)), 0.05))
     else:
         half_w, half_h = 180.0, 90.0
     cosd = max(math.cos(math.radians(cy)), 0.05)
@@ -94,8 +97,11 @@ def render(rows: list[dict[str, Any]], centre: tuple[float, float] | None = None
                    f'ry="{radius * scale:.1f}" class="cone"/>')
     for r, poly in shapes:
         title = escape(f"{r.get('target_name') or ''} {r['obs_publisher_did']}")
-        if len(poly) >= 3:
-            p = " ".join("%.1f,%.1f" % xy(a, d) for a, d in poly)
+        pixels = [xy(a, d) for a, d in poly]
+        extent = (max(x for x, _ in pixels) - min(x for x, _ in pixels) +
+                  max(y for _, y in pixels) - min(y for _, y in pixels)) if pixels else 0.0
+        if len(poly) >= 3 and extent >= 4:  # smaller than a few pixels: a dot says more
+            p = " ".join("%.1f,%.1f" % q for q in pixels)
             out.append(f'<polygon points="{p}" class="fp"><title>{title}</title></polygon>')
         else:
             x, y = xy(r["s_ra"], r["s_dec"])

@@ -13,7 +13,7 @@ tar and zip magic numbers, text decodability), never from the name.
   a drive letter, links of any kind, devices and nested archives are refused.
 - Files are written under the submission's directory (outside the web root:
   nothing there is ever served by path) with generated names
-  ``fNNN-<safe stem>.fits``; the original name is only recorded.
+  ``fNNN-<safe stem>.fits`` (or the author's .fit/.fts); the original name is only recorded.
 
 Every refusal is a :class:`Rejection` saying which file and why; one bad
 member does not lose the others.
@@ -76,12 +76,15 @@ class Intake:
 
     def _next_name(self, original: str) -> str:
         stem = PurePosixPath(original.replace("\\", "/")).name
-        for suffix in (".gz", ".fits", ".fit", ".fts"):
+        if stem.lower().endswith(".gz"):
+            stem = stem[:-3]
+        extension = ".fits"  # the author's own FITS extension is kept (.fit, .fts): it names the file
+        for suffix in (".fits", ".fit", ".fts"):
             if stem.lower().endswith(suffix):
-                stem = stem[: -len(suffix)]
+                stem, extension = stem[: -len(suffix)], suffix
         stem = _SAFE.sub("_", stem).strip("._")[:60] or "file"
         n = sum(a.kind == "fits" for a in self.accepted) + 1
-        return f"f{n:03d}-{stem}.fits"
+        return f"f{n:03d}-{stem}{extension}"
 
 
 # -- content sniffing ---------------------------------------------------------------------------

@@ -19,6 +19,7 @@
     };
     form.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(update, 250); });
     form.addEventListener("change", () => { clearTimeout(timer); timer = setTimeout(update, 50); });
+    update();  // a permalink opens with its count
   }
   const adqlButton = document.getElementById("show-adql");
   if (adqlButton) {
