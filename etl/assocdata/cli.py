@@ -394,6 +394,10 @@ def cmd_tap(args: argparse.Namespace) -> int:
             role.set_uploads(conn, settings.upload_enabled)
     except psycopg.OperationalError as exc:
         return _die(f"database unreachable ({config.database_url()}): {exc}")
+    except (psycopg.errors.UndefinedTable, psycopg.errors.InvalidSchemaName,
+            psycopg.errors.UndefinedObject) as exc:
+        return _die(f"the database lacks the TAP objects ({exc.diag.message_primary}): "
+                    "run `assocdata db migrate`")
     for what, path in written.items():
         print(f"{what}: {path}")
     return 0
