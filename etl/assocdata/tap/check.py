@@ -62,7 +62,8 @@ def check(conn: psycopg.Connection, role: str = TAP_ROLE) -> list[Problem]:
         tables = conn.execute(
             'SELECT table_name, dbname FROM "TAP_SCHEMA".tables ORDER BY table_name').fetchall()
     except psycopg.errors.UndefinedTable:
-        conn.rollback() if not conn.autocommit else None
+        if not conn.autocommit:
+            conn.rollback()
         return [Problem("TAP_SCHEMA", "missing: run `assocdata db migrate`")]
     if not tables:
         problems.append(Problem("TAP_SCHEMA", "empty: run `assocdata tap schema`"))
@@ -120,16 +121,15 @@ def check(conn: psycopg.Connection, role: str = TAP_ROLE) -> list[Problem]:
 
 
 def _check_current(conn: psycopg.Connection) -> list[Problem]:
-    """TAP_SCHEMA must be what the description generates now."""
+    """TAP_SCHEMA must be what the description generates now, untouched since."""
+    rows = tap_schema.generate(obscore_schema.load())
     published = tap_schema.published_hash(conn)
-    expected = tap_schema.content_hash(tap_schema.generate(obscore_schema.load()))
     if published is None:
         return [Problem("TAP_SCHEMA", "never generated: run `assocdata tap schema`")]
-    if published != expected:
+    if published != tap_schema.content_hash(rows):
         return [Problem("TAP_SCHEMA", "older than obscore.yaml: run `assocdata tap schema` "
                                       "and restart the TAP server")]
-    if _canonical(_read_rows(conn, expected_rows := tap_schema.generate(obscore_schema.load()))) \
-            != _canonical(expected_rows):
+    if _canonical(_read_rows(conn, rows)) != _canonical(rows):
         return [Problem("TAP_SCHEMA", "rows edited by hand since `assocdata tap schema`: "
                                       "run it again")]
     return []
