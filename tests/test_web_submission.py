@@ -122,6 +122,9 @@ def test_submit_then_a_documentalist_publishes_it(client, submission, env):
     author = client.get(f"/submit/{submission}")
     assert "CUNIT1 of hr2421 is wrong" in author.text
     client.post(f"/submit/{submission}/send", data={"csrf": token, "catalogue": "J/WEB/TEST1"})
+    r = client.post(f"/desk/{submission}/mapping",
+                    data={"csrf": token, "mapping": "assocdata-mapping 1\nobs_title := 'Spectra sent through the web'\n"})
+    assert r.status_code == 200 and "Spectra sent through the web" in r.text
     r = client.post(f"/desk/{submission}/publish", data={"csrf": token})
     assert r.status_code == 200 and 'id="status">published<' in r.text, r.text[:2000]
     found = client.get("/", params={"cat": "J/WEB/TEST1"})
@@ -130,7 +133,27 @@ def test_submit_then_a_documentalist_publishes_it(client, submission, env):
         env.collection / "DEMO/pyspeckit/sample_sdss.fits").read_bytes()
     with psycopg.connect(env.url) as conn:
         history = [r[2] for r in submissions.events(conn, submission)]
-    assert history == ["draft", "new", "checking", "needs-fix", "new", "approved", "published"]
+        titles = {r[0] for r in conn.execute(
+            "SELECT obs_title FROM ivoa.obscore WHERE source_catalogue = 'J/WEB/TEST1'")}
+        left = conn.execute("SELECT count(*) FROM ivoa.obscore WHERE source_catalogue = %s",
+                            [submissions.catalogue_of(submission)]).fetchone()[0]
+    assert history == ["draft", "new", "checking", "needs-fix", "new", "checking", "approved", "published"]
+    assert titles == {"Spectra sent through the web"}  # the mapping went with the publication
+    assert left == 0  # the submission's own rows are withdrawn once published
+
+
+def test_documentalist_accounts_are_made_by_the_cli(env, monkeypatch):
+    from assocdata import cli
+
+    monkeypatch.setenv("ASSOCDATA_DATABASE_URL", env.url)
+    monkeypatch.setattr("sys.stdin", io.StringIO("a password from stdin\n"))
+    assert cli.main(["web", "--add-user", "doc.cli"]) == 0
+    with psycopg.connect(env.url) as conn:
+        assert auth.login(conn, "doc.cli", "a password from stdin") is not None
+        assert auth.login(conn, "doc.cli", "another") is None
+        conn.commit()
+    monkeypatch.setattr("sys.stdin", io.StringIO("a password\n"))
+    assert cli.main(["web", "--add-user", "bad name; drop"]) == 1
 
 
 def test_passwords_are_hashed_and_checked():

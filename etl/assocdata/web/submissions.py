@@ -158,6 +158,10 @@ def check(conn: psycopg.Connection, settings: Settings, token: str,
             messages = [str(d) for d in exc.diagnostics]
         except ValueError as exc:
             messages = [f"{name}: {exc}"]
+        except psycopg.errors.IntegrityError as exc:  # as `assocdata map apply` words it
+            messages = [f"{name}: a value set by the mapping breaks the rule "
+                        f"{exc.diag.constraint_name or ''} of ivoa.obscore "
+                        f"({exc.diag.message_primary}); nothing was written"]
     else:
         messages = []
     with psycopg.connect(settings.database_url) as mconn:
@@ -276,4 +280,25 @@ def publish(conn: psycopg.Connection, settings: Settings, token: str, actor: str
         refresh([target], database_url=settings.database_url)
     made = previews.generate(conn, settings.previews_dir, [target])
     set_status(conn, token, "published", actor)
+    _withdraw(conn, settings, token)
     return {"catalogue": target, "files": copied, "previews": made}
+
+
+def _withdraw(conn: psycopg.Connection, settings: Settings, token: str) -> None:
+    """The submission's own rows go once published (its files now live in the catalogue):
+    its files are removed, and the same library calls mark them gone and drop their rows."""
+    from ..derive.refresh import refresh
+    from ..ingest import ingest
+    from ..mapping.store import remove
+
+    catalogue = catalogue_of(token)
+    directory = directory_of(settings, token)
+    for path in directory.iterdir():
+        if path.is_file():
+            path.unlink()
+    name = f"submission-{token}.map"
+    with psycopg.connect(settings.database_url) as mconn:
+        if mconn.execute("SELECT 1 FROM mapping.mapping WHERE name = %s", [name]).fetchone():
+            remove(mconn, name)
+    ingest(settings.submissions_dir, [catalogue], database_url=settings.database_url, workers=1)
+    refresh([catalogue], database_url=settings.database_url)
