@@ -31,6 +31,7 @@ CREATE TABLE web.submission (
     files            jsonb NOT NULL DEFAULT '[]',  -- [{"stored", "original", "size", "kind"}]
     rejected         jsonb NOT NULL DEFAULT '[]',  -- [{"name", "reason"}]: what the upload refused
     mapping          text,                       -- the mapping file's text, as last checked
+    diagnostics      text[] NOT NULL DEFAULT '{}', -- its compiler messages at that check (file:line:col ...)
     note             text,                       -- the documentalists' note when sent back
     created_at       timestamptz NOT NULL DEFAULT now(),
     submitted_at     timestamptz,

@@ -86,6 +86,10 @@ def test_readme_and_mapping_are_text_and_limited(tmp_path):
     take(intake, "ReadMe", io.BytesIO(b"J/A+A/1/1  A catalogue\n"))
     take(intake, "lamost.map", io.BytesIO(b"version 1\n"))
     assert intake.readme.startswith("J/A+A/1/1") and intake.mapping == "version 1\n"
+    by_content = intake_of(tmp_path / "d", "notes.txt", b"# my fixes\nassocdata-mapping 1\nfacility_name := 'X'\n")
+    assert by_content.mapping is not None
+    other = intake_of(tmp_path / "e", "notes.txt", b"Dear documentalist, ...\n")
+    assert other.mapping is None and other.readme is None and "neither a ReadMe" in reasons(other)
     binary = intake_of(tmp_path / "b", "ReadMe", b"\x7fELF" + bytes(3000))
     assert binary.readme is None and binary.rejected
     huge = intake_of(tmp_path / "c", "ReadMe", b"x" * (uploads.MAX_TEXT + 10))

@@ -283,10 +283,8 @@ def create_app(settings: WebSettings | None = None) -> Any:
             await form.close()
         return RedirectResponse(f"/submit/{token}", status_code=303)
 
-    messages_by_token: dict[str, list[str]] = {}
-
     def _store_messages(conn: Any, token: str, messages: list[str]) -> None:
-        messages_by_token[token] = messages
+        conn.execute("UPDATE web.submission SET diagnostics = %s WHERE token = %s", [messages, token])
 
     def _submission_context(conn: Any, token: str) -> dict[str, Any]:
         sub = submissions.get(conn, token)
@@ -295,7 +293,7 @@ def create_app(settings: WebSettings | None = None) -> Any:
         return {"sub": sub, "rows": submissions.rows(conn, token),
                 "problems": submissions.file_problems(conn, token),
                 "events": submissions.events(conn, token),
-                "diagnostics": messages_by_token.get(token, [])}
+                "diagnostics": sub["diagnostics"]}
 
     def submission_page(request: Request) -> Response:
         token = request.path_params["token"]

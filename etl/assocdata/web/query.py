@@ -70,8 +70,9 @@ class Search:
     def from_params(cls, params: Mapping[str, Any]) -> "Search":
         """The search a URL's query string describes; bad fields become ``errors``, not exceptions."""
         s = cls()
-        get = (lambda k: params.get(k) or "") if not hasattr(params, "getlist") else (
-            lambda k: params.get(k) or "")
+        def get(key: str) -> str:
+            value = params.get(key)
+            return value if isinstance(value, str) else ""
         s.position = get("pos").strip()[:200]
         s.radius = _number(s, "radius", get("radius"), s.radius)
         unit = get("radius_unit") or s.radius_unit

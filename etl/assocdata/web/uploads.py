@@ -138,6 +138,15 @@ def _is_mapping(name: str) -> bool:
     return base.endswith(".map") or base.startswith("mapping")
 
 
+def _has_version_line(head: bytes) -> bool:
+    """A mapping file by content: its first meaningful line is the language's version line."""
+    for line in head.decode("latin-1").splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            return line.startswith("assocdata-mapping")
+    return False
+
+
 def member_name_problem(name: str) -> str | None:
     """Why an archive member's path is refused (None: fine). Never used as a path anyway."""
     if not name or "\x00" in name:
@@ -205,14 +214,18 @@ def take(intake: Intake, name: str, stream: BinaryIO, *, depth: int = 0) -> None
             intake.readme = text
             intake.accepted.append(Accepted(name, "ReadMe", len(text.encode()), "readme"))
         return
-    if kind == "text" and (_is_mapping(name) or depth == 0):
+    if kind == "text" and (_is_mapping(name) or _has_version_line(head)):
         text = _read_text(intake, name, rest)
         if text is not None:
             intake.mapping = text
             intake.accepted.append(Accepted(name, "mapping.map", len(text.encode()), "mapping"))
         return
-    intake.rejected.append(Rejection(name, f"not a FITS file, ReadMe or mapping file "
-                                           f"(content looks like {kind})"))
+    if kind == "text":
+        reason = ("a text file that is neither a ReadMe (named ReadMe) nor a mapping file "
+                  "(named *.map, or starting with 'assocdata-mapping 1')")
+    else:
+        reason = f"not a FITS file, ReadMe or mapping file (content looks like {kind})"
+    intake.rejected.append(Rejection(name, reason))
 
 
 def _read_text(intake: Intake, name: str, stream: BinaryIO) -> str | None:
