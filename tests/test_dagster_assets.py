@@ -15,11 +15,11 @@ from pathlib import Path
 import psycopg
 import pytest
 
+
 from assocdata import config
 
 sys.path.insert(0, str(config.REPO_ROOT / "dagster_project"))
 
-dagster = pytest.importorskip("dagster")
 
 from dagster import DagsterInstance, build_sensor_context, materialize  # noqa: E402
 from dagster._core.storage.tags import (  # noqa: E402
@@ -139,3 +139,30 @@ def test_sensor_batches_many_new_catalogues_into_partition_ranges():
     requests = run_requests_for(keys, batch=200)
     assert [(r.partition_key_range.start, r.partition_key_range.end) for r in requests] == [
         (keys[0], keys[199]), (keys[200], keys[399]), (keys[400], keys[449])]
+
+
+def test_reprocess_collection_rederives_in_batches_and_records_each_partition(
+        tmp_path, sample_root, db_url, instance):
+    from dagster import AssetKey
+
+    from assocdata_dagster.assets import staged_headers
+    from assocdata_dagster.jobs import reprocess_collection
+
+    root = tmp_path / "collection"
+    prefix = f"{PREFIX}_REPROCESS"
+    keys = [_copy(sample_root, root, "laspec", prefix), _copy(sample_root, root, "pkg-sunpy", prefix)]
+    instance.add_dynamic_partitions(CATALOGUES.name, keys)
+    staged = materialize([staged_headers], instance=instance, resources=resources(db_url, str(root)),
+                         tags={ASSET_PARTITION_RANGE_START_TAG: keys[0],
+                               ASSET_PARTITION_RANGE_END_TAG: keys[1]})
+    files = staged.asset_materializations_for_node("staged_headers")[0].metadata["files"].value
+    result = reprocess_collection.execute_in_process(
+        run_config={"ops": {"rederive_catalogues": {"config": {
+            "prefix": f"{prefix}/", "batch_size": 1, "full": True, "workers": 2}}}},
+        instance=instance, resources=resources(db_url, str(root)))
+    assert result.success
+    totals = result.output_for_node("rederive_catalogues")
+    assert (totals["batches"], totals["catalogues"], totals["files"]) == (2, 2, files)
+    assert totals["rows"] == sum(_rows(db_url, k) for k in keys) > 0
+    recorded = instance.get_materialized_partitions(AssetKey("obscore_rows"))
+    assert recorded == set(keys)

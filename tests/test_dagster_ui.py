@@ -23,6 +23,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+
 from assocdata import config
 
 sys.path.insert(0, str(config.REPO_ROOT / "dagster_project"))

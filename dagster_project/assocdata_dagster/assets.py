@@ -17,6 +17,7 @@ committed.
 
 
 import os
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -41,6 +42,9 @@ from assocdata.ingest import InfrastructureError, ingest
 from . import quality, report
 from .partitions import BACKFILL_POLICY, CATALOGUES, DATABASE_POOL
 from .resources import AssocdataDatabase, Collection, QualityThresholds
+
+# BackfillPolicy is "beta" in Dagster 1.13; it is what batches a backfill (docs/dagster.md).
+warnings.filterwarnings("ignore", message=".*backfill_policy.*")
 
 _COMMON = dict(partitions_def=CATALOGUES, backfill_policy=BACKFILL_POLICY, pool=DATABASE_POOL,
                group_name="catalogue", kinds={"postgres"})

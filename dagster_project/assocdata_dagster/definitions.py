@@ -8,7 +8,7 @@ configuration: ``ASSOCDATA_DATABASE_URL`` or the embedded cluster, and
 
 from __future__ import annotations
 
-from dagster import Definitions
+from dagster import Definitions, in_process_executor
 
 from .assets import ASSETS
 from .jobs import catalogue_job, nightly_refresh, reprocess_collection
@@ -26,7 +26,11 @@ def resources(database_url: str | None = None, collection_root: str | None = Non
     }
 
 
+# One process a run: the five assets are a chain (no step could run beside another),
+# so a process a step (Dagster's default) would only add ~4 s of start-up per step;
+# the library isolates what can crash (the ingest's worker pool) by itself.
 defs = Definitions(
+    executor=in_process_executor,
     assets=ASSETS,
     jobs=[catalogue_job, reprocess_collection],
     schedules=[nightly_refresh],

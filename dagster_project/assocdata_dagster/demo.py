@@ -12,19 +12,16 @@ from __future__ import annotations
 
 import os
 import sys
-import warnings
 
-from dagster import BetaWarning, DagsterInstance, materialize
+from dagster import DagsterInstance, materialize
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from assocdata import sample
 
 from . import home
-warnings.filterwarnings("ignore", category=BetaWarning)  # backfill_policy: beta, used on purpose
-
-from .assets import ASSETS  # noqa: E402
-from .definitions import resources  # noqa: E402
-from .partitions import CATALOGUES  # noqa: E402
+from .assets import ASSETS
+from .definitions import resources
+from .partitions import CATALOGUES
 
 
 def run() -> int:
