@@ -164,3 +164,16 @@ def test_passwords_are_hashed_and_checked():
     assert auth.hash_password("a long enough secret") != stored  # salted
     with pytest.raises(auth.AccountError):
         auth.hash_password("short")
+
+
+def test_logout_ends_the_session(client, env):
+    token = csrf(client)
+    with psycopg.connect(env.url, autocommit=True) as conn:
+        auth.create_account(conn, "doc-logout", "a fine password")
+    client.post("/desk/login", data={"csrf": token, "username": "doc-logout", "password": "a fine password"})
+    session = client.cookies.get(auth.SESSION_COOKIE)
+    assert client.get("/desk", follow_redirects=False).status_code == 200
+    client.post("/desk/logout", data={"csrf": token})
+    assert client.get("/desk", follow_redirects=False).status_code == 303
+    client.cookies.set(auth.SESSION_COOKIE, session)  # the old cookie, replayed
+    assert client.get("/desk", follow_redirects=False).status_code == 303

@@ -355,10 +355,14 @@ def create_app(settings: WebSettings | None = None) -> Any:
     async def submission_send(request: Request) -> Response:
         token = request.path_params["token"]
         form = await form_checked(request, max_fields=10)
-        try:
+
+        def work() -> None:
             with pool.connection() as conn:
                 submissions.submit(conn, token, str(form.get("catalogue") or ""),
                                    str(form.get("contact") or ""))
+
+        try:
+            await run_in_threadpool(work)
         except submissions.SubmissionError as exc:
             raise _Refused(400, str(exc)) from None
         return RedirectResponse(f"/submit/{token}", status_code=303)
@@ -378,8 +382,11 @@ def create_app(settings: WebSettings | None = None) -> Any:
         form = await form_checked(request, max_fields=5)
         username = str(form.get("username") or "")[:64]
         password = str(form.get("password") or "")[:1024]
-        with pool.connection() as conn:
-            token = await run_in_threadpool(auth.login, conn, username, password)
+        def work() -> str | None:  # scrypt takes tens of milliseconds: not on the event loop
+            with pool.connection() as conn:
+                return auth.login(conn, username, password)
+
+        token = await run_in_threadpool(work)
         if token is None:
             return page(request, "login.html", {"error": "wrong name or password"}, status=401)
         response = RedirectResponse("/desk", status_code=303)
@@ -389,8 +396,12 @@ def create_app(settings: WebSettings | None = None) -> Any:
 
     async def logout_post(request: Request) -> Response:
         await form_checked(request, max_fields=5)
-        with pool.connection() as conn:
-            auth.logout(conn, request.cookies.get(auth.SESSION_COOKIE))
+
+        def work() -> None:
+            with pool.connection() as conn:
+                auth.logout(conn, request.cookies.get(auth.SESSION_COOKIE))
+
+        await run_in_threadpool(work)
         response = RedirectResponse("/desk/login", status_code=303)
         response.delete_cookie(auth.SESSION_COOKIE)
         return response
@@ -438,11 +449,14 @@ def create_app(settings: WebSettings | None = None) -> Any:
         note = str(form.get("note") or "").strip()[:4000]
         if not note:
             raise _Refused(400, "say what the author should fix (the note is sent with it)")
-        with pool.connection() as conn:
-            user = _require_user(request, conn)
-            if submissions.get(conn, token) is None:
-                raise _Refused(404, "no such submission")
-            submissions.set_status(conn, token, "needs-fix", user.username, note)
+        def work() -> None:
+            with pool.connection() as conn:
+                user = _require_user(request, conn)
+                if submissions.get(conn, token) is None:
+                    raise _Refused(404, "no such submission")
+                submissions.set_status(conn, token, "needs-fix", user.username, note)
+
+        await run_in_threadpool(work)
         return RedirectResponse(f"/desk/{token}", status_code=303)
 
     async def refused(request: Request, exc: Exception) -> Response:
