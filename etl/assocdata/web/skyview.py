@@ -93,7 +93,7 @@ def render(rows: list[dict[str, Any]], centre: tuple[float, float] | None = None
         a += rstep
     if radius and centre is not None:
         x, y = xy(*centre)
-        out.append(f'<ellipse cx="{x:.1f}" cy="{y:.1f}" rx="{radius * cosd * scale / cosd:.1f}" '
+        out.append(f'<ellipse cx="{x:.1f}" cy="{y:.1f}" rx="{radius * scale:.1f}" '
                    f'ry="{radius * scale:.1f}" class="cone"/>')
     for r, poly in shapes:
         title = escape(f"{r.get('target_name') or ''} {r['obs_publisher_did']}")
