@@ -1,8 +1,9 @@
 """A small sky view of the results' footprints: SVG on a blank RA/Dec grid.
 
-Why not Aladin Lite: it is a ~1.5 MB WebGL bundle whose value is the sky
-survey tiles it loads from CDS servers, which this deployment (and its
-tests) cannot reach; without them it shows the same outlines this SVG draws.
+Why not Aladin Lite: its npm package (3.8.2) is a 2.4 MB WebGL 2 bundle,
+GPL-3/LGPL (this project is BSD), whose value is the HiPS survey tiles it
+loads from CDS servers, which this deployment (and its tests) cannot reach;
+without them it shows the same outlines this SVG draws.
 The view is a plain equirectangular projection around the results (RA grows
 to the left, as on the sky), with a cos(Dec) aspect correction, which is
 faithful for the small fields a search returns; a selection spanning the sky
