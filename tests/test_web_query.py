@@ -94,7 +94,8 @@ def test_adql_is_the_same_search_for_a_tap_client():
     built = s.build(lambda text: Position(10.0, 20.0, text))
     assert built.adql.splitlines() == [
         "SELECT TOP 500 *", "FROM ivoa.obscore",
-        "WHERE 1 = CONTAINS(POINT('ICRS', s_ra, s_dec), CIRCLE('ICRS', 10, 20, 2))",
+        "WHERE (1 = CONTAINS(POINT('ICRS', s_ra, s_dec), CIRCLE('ICRS', 10, 20, 2)) "
+        "OR 1 = INTERSECTS(s_region, CIRCLE('ICRS', 10, 20, 2)))",
         "  AND t_min <= 51545", "  AND t_max >= 51544", "  AND dataproduct_type IN ('spectrum')",
         "ORDER BY obs_publisher_did ASC"]
     assert built.args[:3] == [10.0, 20.0, 2.0]

@@ -47,16 +47,26 @@ def test_name_resolves_through_the_curation_cache(client, env):
     assert "not in the name resolver" in unknown.text
 
 
-def test_cone_uses_the_pgsphere_point_index(env):
-    """The statement the page runs, planned with sequential scans discouraged (68 rows would
-    otherwise always be scanned): the GiST index on spoint(radians(s_ra), radians(s_dec))."""
+def test_cone_uses_the_pgsphere_indexes(env):
+    """The statement the page runs, planned with sequential scans discouraged (72 rows would
+    otherwise always be scanned): the GiST index on spoint(radians(s_ra), radians(s_dec)) for
+    the centres, ORed with the GiST index on s_region for the footprints."""
     s = query.Search.from_params({"pos": "85.275 -2.4583", "radius": "1"})
     with psycopg.connect(env.url, autocommit=True) as conn:
         built = search.build(conn, s)
         conn.execute("SET enable_seqscan = off")
         plan = "\n".join(r[0] for r in conn.execute(
             f"EXPLAIN SELECT * FROM ivoa.obscore o WHERE {built.where}", built.args))
-    assert "obscore_spoint_gist" in plan
+    assert "obscore_spoint_gist" in plan and "obscore_s_region_gist" in plan
+    assert "Seq Scan" not in plan
+
+
+def test_cone_finds_an_image_by_its_footprint_away_from_its_centre(client):
+    """1' from a corner of HorseHead.fits (about 7' from its centre): found by its footprint."""
+    page = client.get("/", params={"pos": "85.35 -2.55", "radius": "1", "radius_unit": "arcmin"})
+    assert HORSEHEAD in dids(page.text)
+    far = client.get("/", params={"pos": "86.5 -2.5", "radius": "1", "radius_unit": "arcmin"})
+    assert HORSEHEAD not in dids(far.text)
 
 
 def test_band_filter_in_nanometres_keeps_rows_overlapping_the_band(client):
@@ -131,7 +141,8 @@ def test_live_count_and_adql(client):
     adql = client.get("/adql", params={"pos": "85.275 -2.4583", "radius": "1", "cat": "DEMO/astropy-data",
                                        "band_min": "400", "band_max": "700", "type": "image"}).text
     assert "FROM ivoa.obscore" in adql
-    assert "1 = CONTAINS(POINT('ICRS', s_ra, s_dec), CIRCLE('ICRS', 85.275, -2.4583, 0.01666666" in adql
+    assert "(1 = CONTAINS(POINT('ICRS', s_ra, s_dec), CIRCLE('ICRS', 85.275, -2.4583, 0.01666666" in adql
+    assert "OR 1 = INTERSECTS(s_region, CIRCLE('ICRS', 85.275, -2.4583, 0.01666666" in adql
     assert "em_min <= 7e-07" in adql and "em_max >= 4e-07" in adql
     assert "source_catalogue LIKE 'DEMO/astropy-data%'" in adql and "dataproduct_type IN ('image')" in adql
     bad = client.get("/api/count", params={"band_min": "abc"}).json()

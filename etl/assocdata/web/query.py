@@ -157,12 +157,16 @@ class Search:
                 self.errors.append(str(exc))
         if pos is not None:
             r = self.radius_degrees()
-            # the expression of the GiST index obscore_spoint_gist (what Vollt emits)
-            sql.append("spoint(radians(o.s_ra), radians(o.s_dec)) <@ "
-                       "scircle(spoint(radians(%s), radians(%s)), radians(%s))")
-            args += [pos.ra, pos.dec, r]
-            adql.append(f"1 = CONTAINS(POINT('ICRS', s_ra, s_dec), "
-                        f"CIRCLE('ICRS', {_fmt(pos.ra)}, {_fmt(pos.dec)}, {_fmt(r)}))")
+            # a row whose centre is in the cone (the GiST index obscore_spoint_gist, on the
+            # expression Vollt emits) or whose footprint meets it (obscore_s_region_gist): an
+            # image is found wherever in it the position falls; the planner ORs both indexes
+            sql.append("(spoint(radians(o.s_ra), radians(o.s_dec)) <@ "
+                       "scircle(spoint(radians(%s), radians(%s)), radians(%s)) "
+                       "OR o.s_region && scircle(spoint(radians(%s), radians(%s)), radians(%s)))")
+            args += [pos.ra, pos.dec, r, pos.ra, pos.dec, r]
+            circle = f"CIRCLE('ICRS', {_fmt(pos.ra)}, {_fmt(pos.dec)}, {_fmt(r)})"
+            adql.append(f"(1 = CONTAINS(POINT('ICRS', s_ra, s_dec), {circle}) "
+                        f"OR 1 = INTERSECTS(s_region, {circle}))")
         if self.band_min is not None or self.band_max is not None:
             try:
                 lo, hi = band_to_metres(self.band_min, self.band_max, self.band_unit)
