@@ -487,6 +487,7 @@ def create_app(settings: WebSettings | None = None) -> Any:
     ]
     @contextlib.asynccontextmanager
     async def lifespan(app: Any) -> Any:
+        await run_in_threadpool(_warm_up)
         yield
         pool.close()
 
@@ -507,6 +508,15 @@ class _Redirect(Exception):
     def __init__(self, location: str) -> None:
         super().__init__(location)
         self.location = location
+
+
+def _warm_up() -> None:
+    """Import what the first searches would (astropy's time and coordinates, the table
+    writers: ~0.3 s) at start-up, not in a visitor's request."""
+    import astropy.coordinates  # noqa: F401
+    import astropy.io.votable  # noqa: F401
+    import astropy.time  # noqa: F401
+    from astropy.table import Table  # noqa: F401
 
 
 def _placeholder_pixels() -> Any:
