@@ -166,3 +166,22 @@ def test_reprocess_collection_rederives_in_batches_and_records_each_partition(
     assert totals["rows"] == sum(_rows(db_url, k) for k in keys) > 0
     recorded = instance.get_materialized_partitions(AssetKey("obscore_rows"))
     assert recorded == set(keys)
+
+
+def test_catalogue_of_truncated_files_is_stopped_before_derivation(tmp_path, sample_root, db_url,
+                                                                   instance):
+    """A transfer cut every file short (real files, first 1,000 bytes): rejected, not derived."""
+    root = tmp_path / "collection"
+    key = _copy(sample_root, root, "laspec", prefix=f"{PREFIX}_CUT")
+    for path in (root / key).iterdir():
+        if path.name != "ReadMe":
+            path.write_bytes(path.read_bytes()[:1000])
+    instance.add_dynamic_partitions(CATALOGUES.name, [key])
+    result = materialize(ASSETS, instance=instance, resources=resources(db_url, str(root)),
+                         partition_key=key, raise_on_error=False)
+    assert not result.success
+    checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    assert checks["few_rejected_files"].passed is False
+    assert key in checks["few_rejected_files"].metadata["catalogues over"].value
+    assert not result.asset_materializations_for_node("obscore_rows")
+    assert _rows(db_url, key) == 0
