@@ -21,7 +21,7 @@ from pathlib import Path
 import psutil
 import psycopg
 
-from assocdata import sample
+from assocdata import config, sample
 from assocdata.derive.refresh import refresh
 from assocdata.ingest import ingest
 from assocdata.mapping import compile_mapping
@@ -70,9 +70,42 @@ def replicate(conn: psycopg.Connection, n_rows: int) -> int:
 
 
 def _explain(conn: psycopg.Connection, st) -> list[str]:
-    sql = (st.sql.replace("{target}", "ivoa.obscore").replace("{restrict}", "true")
-           .replace("{provenance}", getattr(st, "provenance_cte", "")))
-    return [r[0] for r in conn.execute("EXPLAIN (ANALYZE, COSTS OFF) " + sql, st.params)]
+    """Each part of the statement under EXPLAIN ANALYZE (the table they share is kept between)."""
+    lines = []
+    parts = [(st.sql.replace("{target}", "ivoa.obscore").replace("{restrict}", "true"), st.params)]
+    if st.update:
+        parts += [(st.update.replace("{target}", "ivoa.obscore"), None), (st.cells, None)]
+    for i, (sql, params) in enumerate(parts):
+        if i == 1:
+            conn.execute("ANALYZE mapping_computed")
+        lines += [r[0] for r in conn.execute("EXPLAIN (ANALYZE, COSTS OFF) " + sql, params)]
+    if st.update:
+        conn.execute("DROP TABLE mapping_computed")
+    return lines
+
+
+def _apply(url: str, args: argparse.Namespace):
+    """Compile the mapping and run its statements in one transaction; the timings."""
+    with psycopg.connect(url) as conn:
+        compiled, _ = compile_mapping(MAPPING, "bench.map", conn=conn)
+        timings = []
+        started = time.perf_counter()
+        tx = conn.transaction(force_rollback=args.rollback)
+        with tx:
+            for st in compiled.statements:
+                t = time.perf_counter()
+                if args.explain:
+                    plan = _explain(conn, st)
+                    count = -1
+                else:
+                    count = _run(conn, st, "ivoa.obscore", "true", {}, True)
+                timings.append((st, count, time.perf_counter() - t))
+                if args.explain:
+                    print("\n".join(plan))
+            changed = conn.execute("SELECT count(*) FROM ivoa.obscore WHERE data_rights = 'public'"
+                                   ).fetchone()[0]
+        total = time.perf_counter() - started
+    return compiled, timings, total, changed
 
 
 def main() -> None:
@@ -80,40 +113,37 @@ def main() -> None:
     parser.add_argument("n", nargs="?", type=int, default=1_000_000, help="ObsCore rows")
     parser.add_argument("--keep", action="store_true", help="keep the database")
     parser.add_argument("--sql", action="store_true", help="print the SQL of each statement")
+    parser.add_argument("--build-only", action="store_true",
+                        help="build the rows in a kept database and stop (then --reuse it)")
+    parser.add_argument("--reuse", metavar="DBNAME", help="apply on a database built before")
+    parser.add_argument("--rollback", action="store_true",
+                        help="roll the mapping back at the end (to measure again on the same rows)")
     parser.add_argument("--explain", action="store_true",
                         help="run each statement under EXPLAIN ANALYZE and print the plan")
     args = parser.parse_args()
 
-    root = sample.default_destination()
-    sample.build(root)
-    with fresh_database(args.keep) as url:
-        if args.keep:
-            print(f"database        {url}")
-        ingest(root, database_url=url)
-        refresh(database_url=url)
-        with psycopg.connect(url, autocommit=True) as conn:
-            t = time.perf_counter()
-            n = replicate(conn, args.n)
-            built = time.perf_counter() - t
+    if args.reuse:
+        url = config.database_url(args.reuse)
         with psycopg.connect(url) as conn:
-            compiled, _ = compile_mapping(MAPPING, "bench.map", conn=conn)
-            timings = []
-            started = time.perf_counter()
-            with conn.transaction():
-                for st in compiled.statements:
-                    t = time.perf_counter()
-                    if args.explain:
-                        plan = _explain(conn, st)
-                        count = -1
-                    else:
-                        count = _run(conn, st, "ivoa.obscore", "true", {}, True)
-                    timings.append((st, count, time.perf_counter() - t))
-                    if args.explain:
-                        print("\n".join(plan))
-            total = time.perf_counter() - started
-            conn.execute("SELECT 1")
-            changed = conn.execute("SELECT count(*) FROM ivoa.obscore WHERE data_rights = 'public'"
-                                   ).fetchone()[0]
+            n = conn.execute("SELECT count(*) FROM ivoa.obscore").fetchone()[0]
+        built = 0.0
+        compiled, timings, total, changed = _apply(url, args)
+    else:
+        root = sample.default_destination()
+        sample.build(root)
+        with fresh_database(args.keep or args.build_only) as url:
+            if args.keep or args.build_only:
+                print(f"database        {url}")
+            ingest(root, database_url=url)
+            refresh(database_url=url)
+            with psycopg.connect(url, autocommit=True) as conn:
+                t = time.perf_counter()
+                n = replicate(conn, args.n)
+                built = time.perf_counter() - t
+            if args.build_only:
+                print(f"rows            {n:,} ObsCore rows built in {built:.0f} s; apply with --reuse")
+                return
+            compiled, timings, total, changed = _apply(url, args)
 
     print(f"machine         {os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB, "
           f"{platform.machine()}")
@@ -123,8 +153,7 @@ def main() -> None:
         print(f"  {st.kind:<8} {st.scope.describe():<10} lines {min(st.lines)}-{max(st.lines)}: "
               f"{count:,} rows updated in {seconds:.1f} s")
         if args.sql:
-            print(st.sql.replace("{target}", "ivoa.obscore").replace("{restrict}", "true")
-                  .replace("{provenance}", getattr(st, "provenance_cte", "")))
+            print(st.text() + ";")
     print(f"total           {total:.1f} s for {n:,} rows ({n / total:,.0f} rows/s); "
           f"{changed:,} rows now carry the mapping's values")
 

@@ -228,7 +228,9 @@ def test_values_never_reach_the_sql_text(payload):
     compiled, _ = compile_mapping("assocdata-mapping 1\n" + payload + "\n", "t.map",
                                   env={"EVIL": "'); DROP TABLE ivoa.obscore; --"})
     for st in compiled.statements:
-        assert "DROP" not in st.sql and "DELETE" not in st.sql
+        text = st.text()
+        for fragment in ("DROP TABLE ivoa", "DROP TABLE x", "DELETE FROM", "DROP SCHEMA", "--"):
+            assert fragment not in text
 
 
 @pytest.mark.parametrize("payload, message", [

@@ -185,8 +185,7 @@ def cmd_map(args: argparse.Namespace) -> int:
         if args.sql:
             for st in compiled.statements:
                 print(f"\n-- {st.kind}, {st.scope.describe()}, lines {', '.join(map(str, st.lines))}")
-                print(st.sql.replace("{target}", "ivoa.obscore").replace("{provenance}", "")
-                      .replace("{restrict}", "<the catalogues' files>") + ";")
+                print(st.text(restrict="<the catalogues' files>") + ";")
                 print("-- parameters: " + ", ".join(f"{k} = {v!r}" for k, v in st.params.items()))
         return 0
     if args.action == "apply":

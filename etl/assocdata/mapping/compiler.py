@@ -115,6 +115,19 @@ class Statement:
     params: dict[str, Any]
     columns: tuple[str, ...] = ()  # ObsCore columns (fields) or keywords (defaults) it sets
     lines: tuple[int, ...] = ()
+    #: field rules: ``sql`` computes the new values into mapping_computed, ``update``
+    #: writes the rows that change, ``cells`` records which rule set which cell
+    update: str = ""
+    cells: str = ""
+
+    def text(self, target: str = "ivoa.obscore", restrict: str = "true", provenance: bool = True) -> str:
+        """The SQL as it runs (parameters as placeholders), statements separated by ';'."""
+        parts = [self.sql, "ANALYZE mapping_computed", self.update] if self.update else [self.sql]
+        if self.cells and provenance:
+            parts.append(self.cells)
+        if self.update:
+            parts.append("DROP TABLE mapping_computed")
+        return ";\n".join(p.replace("{target}", target).replace("{restrict}", restrict) for p in parts)
 
 
 @dataclass
@@ -570,30 +583,28 @@ ON CONFLICT (file_id, hdu) DO UPDATE
                       "LEFT JOIN mapping.hdu_default d0 ON d0.file_id = p.file_id AND d0.hdu = 0"]
         from_sql = "\n".join("  " + j for j in joins)
         records = self.keyword_records("field")
-        sql = f"""WITH computed AS MATERIALIZED (
+        # Three statements on one temporary table: the SELECT that computes every
+        # rule for all rows in scope may run on parallel workers (a data-modifying
+        # statement never does), then one UPDATE writes the rows that change and
+        # one upsert records which rule set which cell (mapping.cell: ~100 bytes
+        # a row rather than a rewrite of derive.product.provenance).
+        compute = f"""CREATE TEMP TABLE mapping_computed ON COMMIT DROP AS
 SELECT o.obs_publisher_did AS did, {select}, {provs}
   FROM {{target}} o
 {from_sql}
 {records}
 {chr(10).join('  ' + x for x in laterals)}
- WHERE ({{restrict}}) AND {scope_sql}
-){{provenance}}
-UPDATE {{target}} o SET {', '.join(sets)}
-  FROM computed c
+ WHERE ({{restrict}}) AND {scope_sql}"""
+        update = f"""UPDATE {{target}} o SET {', '.join(sets)}
+  FROM mapping_computed c
  WHERE o.obs_publisher_did = c.did AND ({changed})"""
-        # which rule set which cell: mapping.cell (column -> 'name:line'), an upsert
-        # of ~100 bytes a row rather than a rewrite of derive.product.provenance
-        prov_cte = f""",
-provenance AS (
-INSERT INTO mapping.cell AS m (obs_publisher_did, rules)
-SELECT c.did, c.rules__ FROM computed c
- WHERE c.rules__ <> '{{}}'::jsonb
+        cells = """INSERT INTO mapping.cell AS m (obs_publisher_did, rules)
+SELECT c.did, c.rules__ FROM mapping_computed c
+ WHERE c.rules__ <> '{}'::jsonb
 ON CONFLICT (obs_publisher_did) DO UPDATE SET rules = m.rules || EXCLUDED.rules
- WHERE NOT m.rules @> EXCLUDED.rules
-)"""
-        st = Statement("fields", scope, sql, p.values, tuple(columns), tuple(r.pos.line for r in rules))
-        st.provenance_cte = prov_cte  # type: ignore[attr-defined]
-        return st
+ WHERE NOT m.rules @> EXCLUDED.rules"""
+        return Statement("fields", scope, compute, p.values, tuple(columns),
+                         tuple(r.pos.line for r in rules), update=update, cells=cells)
 
 
 def _a(typ: str) -> str:

@@ -163,9 +163,17 @@ def _mappings_of(conn: psycopg.Connection, catalogues: Sequence[str]
 
 def _run(conn: psycopg.Connection, st: Statement, target: str, restrict: str,
          params: dict[str, Any], provenance: bool) -> int:
-    sql = (st.sql.replace("{target}", target).replace("{restrict}", restrict)
-           .replace("{provenance}", getattr(st, "provenance_cte", "") if provenance else ""))
-    return conn.execute(sql, {**st.params, **params}).rowcount
+    """Run one compiled statement on ``target`` restricted by ``restrict``; rows written."""
+    sql = st.sql.replace("{target}", target).replace("{restrict}", restrict)
+    if not st.update:  # header defaults: one INSERT ... SELECT
+        return conn.execute(sql, {**st.params, **params}).rowcount
+    conn.execute(sql, {**st.params, **params})
+    conn.execute("ANALYZE mapping_computed")
+    n = conn.execute(st.update.replace("{target}", target)).rowcount
+    if provenance:
+        conn.execute(st.cells)
+    conn.execute("DROP TABLE mapping_computed")
+    return n
 
 
 def before_derive(conn: psycopg.Connection, catalogues: Sequence[str]) -> int:
