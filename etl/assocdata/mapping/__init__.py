@@ -53,13 +53,20 @@ def compile_mapping(source: str, name: str = "<mapping>", *, conn: Any = None,
     return compiled, rep.diagnostics
 
 
+def read_source(path: str | os.PathLike[str]) -> str:
+    """A mapping file's text; not UTF-8 is a diagnostic naming the line."""
+    path = Path(path)
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise MappingError([Diagnostic(path.name, line, 1, f"not UTF-8: {exc.reason}")]) from None
+
+
 def compile_file(path: str | os.PathLike[str], *, conn: Any = None,
                  env: Mapping[str, str] | None = None) -> tuple[CompiledMapping, list[Diagnostic]]:
     """Compile a mapping file (UTF-8); the file name is the mapping's name."""
     path = Path(path)
-    try:
-        source = path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = path.read_bytes()[:exc.start].count(b"\n") + 1
-        raise MappingError([Diagnostic(path.name, line, 1, f"not UTF-8: {exc.reason}")]) from None
+    source = read_source(path)
     return compile_mapping(source, path.name, conn=conn, env=env)

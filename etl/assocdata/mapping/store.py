@@ -23,7 +23,7 @@ from typing import Any
 
 import psycopg
 
-from . import compile_mapping, defaults
+from . import compile_mapping, defaults, read_source
 from .compiler import CompiledMapping, Statement
 
 _RESTRICT_DEFAULTS = "f.catalogue = ANY(%(catalogues__)s) AND f.id IN (SELECT file_id FROM todo)"
@@ -229,14 +229,7 @@ def apply_file(conn: psycopg.Connection, path: str | Path | None, catalogues: Se
     started = time.perf_counter()
     if source is None:
         assert path is not None
-        raw = Path(path).read_bytes()
-        try:
-            source = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            from .diagnostics import Diagnostic, MappingError
-
-            raise MappingError([Diagnostic(Path(path).name, raw[:exc.start].count(b"\n") + 1, 1,
-                                           f"not UTF-8: {exc.reason}")]) from None
+        source = read_source(path)
     name = name or (Path(path).name if path else "<mapping>")
     summary = ApplySummary(name, [], dry_run=dry_run)
     try:
@@ -252,7 +245,7 @@ def apply_file(conn: psycopg.Connection, path: str | Path | None, catalogues: Se
                                      "(ingest them first: assocdata ingest)")
                 targets, assigned = list(catalogues), list(catalogues)
             summary.catalogues = targets
-            before = _snapshot(conn, targets, compiled) if dry_run else None
+            before = _snapshot(conn, targets) if dry_run else None
             old_hashes = _catalogue_hashes(conn, targets)
             was_stored = conn.execute("SELECT sha256 FROM mapping.mapping WHERE name = %s",
                                       [name]).fetchone()
@@ -315,7 +308,7 @@ def _apply_appended(conn: psycopg.Connection, compiled: CompiledMapping, catalog
         {"settings": settings, "old": json.dumps(old_hashes), "cats": last})
 
 
-def _snapshot(conn: psycopg.Connection, catalogues: list[str], compiled: CompiledMapping) -> list[str]:
+def _snapshot(conn: psycopg.Connection, catalogues: list[str]) -> list[str]:
     from ..obscore import schema
 
     columns = [c.name for c in schema.load().columns if c.name not in ("s_region",)]
