@@ -61,6 +61,21 @@ def test_cone_uses_the_pgsphere_indexes(env):
     assert "Seq Scan" not in plan
 
 
+def test_catalogue_prefix_search_is_an_index_range(env):
+    """'DEMO/pyspec' -> LIKE 'DEMO/pyspec%': under the database's collation (C.UTF-8 here, not "C"
+    to PostgreSQL 15) only the text_pattern_ops index of sql/081 turns the prefix into a range."""
+    s = query.Search.from_params({"cat": "DEMO/pyspec"})
+    with psycopg.connect(env.url, autocommit=True) as conn:
+        built = search.build(conn, s)
+        conn.execute("SET enable_seqscan = off")
+        plan = "\n".join(r[0] for r in conn.execute(
+            f"EXPLAIN SELECT * FROM ivoa.obscore o WHERE {built.where}", built.args))
+        found = {r[0] for r in conn.execute(
+            f"SELECT o.source_catalogue FROM ivoa.obscore o WHERE {built.where}", built.args)}
+    assert "obscore_source_catalogue_prefix_idx" in plan and "~>=~" in plan, plan
+    assert found == {"DEMO/pyspeckit"}
+
+
 def test_cone_finds_an_image_by_its_footprint_away_from_its_centre(client):
     """1' from a corner of HorseHead.fits (about 7' from its centre): found by its footprint."""
     page = client.get("/", params={"pos": "85.35 -2.55", "radius": "1", "radius_unit": "arcmin"})

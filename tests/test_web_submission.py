@@ -72,7 +72,7 @@ def test_submission_shows_verdicts_and_the_wrong_header(client, submission, env)
     assert sdss["em_min"][0] == "ok" and sdss["s_ra"][0] == "ok"
     assert sdss["obs_title"][0] == "suspicious"  # the same ReadMe
     # submissions never reach the public search, nor its links
-    with psycopg.connect(env.url) as conn:
+    with psycopg.connect(env.area_url) as conn:
         did = conn.execute("SELECT obs_publisher_did FROM ivoa.obscore WHERE source_catalogue = %s LIMIT 1",
                            [submissions.catalogue_of(submission)]).fetchone()[0]
     assert submission not in client.get("/", params={"cat": "SUBMIT", "size": "100"}).text
@@ -80,6 +80,51 @@ def test_submission_shows_verdicts_and_the_wrong_header(client, submission, env)
     assert client.get("/header", params={"did": did}).status_code == 404
     assert client.get("/header", params={"did": did, "token": submission}).status_code == 200
     assert client.get("/file", params={"did": did}).status_code == 404
+
+
+def test_a_pending_submission_is_invisible_to_tap_and_to_the_published_tables(client, submission, env):
+    """Its rows exist only in the submission area: the TAP server's role, reading the published
+    database, finds nothing of it in ivoa.obscore nor in staging, whatever ADQL it runs."""
+    catalogue = submissions.catalogue_of(submission)
+    with psycopg.connect(env.area_url) as conn:
+        in_area = conn.execute("SELECT count(*) FROM ivoa.obscore WHERE source_catalogue = %s",
+                               [catalogue]).fetchone()[0]
+    with psycopg.connect(env.url) as conn:
+        published = conn.execute(
+            "SELECT (SELECT count(*) FROM ivoa.obscore WHERE source_catalogue LIKE 'SUBMIT/%%' "
+            "        OR obs_publisher_did LIKE %s), "
+            "       (SELECT count(*) FROM staging.file WHERE catalogue LIKE 'SUBMIT/%%')",
+            [f"%{submission}%"]).fetchone()
+        recorded = conn.execute("SELECT status FROM web.submission WHERE token = %s",
+                                [submission]).fetchone()[0]
+    assert in_area >= 2 and published == (0, 0) and recorded == "draft"
+
+
+def test_the_area_gets_the_published_databases_udfs_and_collection_wide_mappings(client, submission, env):
+    """What the author sees is what publication produces: a mapping applied to every catalogue
+    (--all) of the published database, calling a UDF registered there, applies in the area too."""
+    from assocdata.mapping.store import apply_file, remove
+    from assocdata.web import area
+
+    with psycopg.connect(env.url, autocommit=True) as conn:
+        conn.execute("CREATE OR REPLACE FUNCTION mapping_udf.web_area_label(text) RETURNS text "
+                     "LANGUAGE sql IMMUTABLE AS $$ SELECT 'label ' || $1 $$")
+        apply_file(conn, None, None, source="assocdata-mapping 1\nobs_creator_name := "
+                   "web_area_label('all')\n", name="web-area-all.map")
+        try:
+            assert area.sync(conn, env.area_url) == ["function mapping_udf.web_area_label",
+                                                     "mapping web-area-all.map (all catalogues)"]
+            assert area.sync(conn, env.area_url) == []  # idempotent
+            with psycopg.connect(env.area_url) as a:
+                names = {r[0] for r in a.execute(
+                    "SELECT obs_creator_name FROM ivoa.obscore WHERE source_catalogue = %s",
+                    [submissions.catalogue_of(submission)])}
+            assert names == {"label all"}
+        finally:
+            remove(conn, "web-area-all.map")
+            conn.execute("DROP FUNCTION mapping_udf.web_area_label(text)")
+    with psycopg.connect(env.url, autocommit=True) as conn:
+        assert area.sync(conn, env.area_url) == ["mapping web-area-all.map removed"]
 
 
 def test_mapping_errors_are_shown_like_the_cli_and_a_good_mapping_applies(client, submission):
@@ -135,6 +180,7 @@ def test_submit_then_a_documentalist_publishes_it(client, submission, env):
         history = [r[2] for r in submissions.events(conn, submission)]
         titles = {r[0] for r in conn.execute(
             "SELECT obs_title FROM ivoa.obscore WHERE source_catalogue = 'J/WEB/TEST1'")}
+    with psycopg.connect(env.area_url) as conn:
         left = conn.execute("SELECT count(*) FROM ivoa.obscore WHERE source_catalogue = %s",
                             [submissions.catalogue_of(submission)]).fetchone()[0]
     assert history == ["draft", "new", "checking", "needs-fix", "new", "checking", "approved", "published"]

@@ -2,7 +2,9 @@
 
 One database per test session for all web tests, migrated to head, with the
 sample collection (the real corpus files) staged, derived and previewed: the
-pages are tested on real rows. Built once, on first use, dropped at the end.
+pages are tested on real rows; beside it, the submission area (a database of
+its own, prepared as ``assocdata web`` prepares it). Built once, on first use,
+dropped at the end.
 """
 
 from __future__ import annotations
@@ -24,13 +26,14 @@ _ENV: "WebEnv | None" = None
 @dataclass(frozen=True)
 class WebEnv:
     url: str
+    area_url: str  # the submission area
     collection: Path  # a private copy of the sample collection (publication writes here)
     data_dir: Path
 
     def settings(self):
         from assocdata.web import WebSettings
 
-        return WebSettings(self.url, self.data_dir, self.collection)
+        return WebSettings(self.url, self.data_dir, self.collection, self.area_url)
 
 
 def web_env(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
@@ -40,7 +43,7 @@ def web_env(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
         return _ENV
     from assocdata.derive.refresh import refresh
     from assocdata.ingest import ingest
-    from assocdata.web import previews
+    from assocdata.web import area, previews
 
     name = f"assocdata_web_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     admin = config.database_url("postgres")
@@ -52,12 +55,15 @@ def web_env(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
 
         close_idle_connections()
         with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(psycopg.sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                psycopg.sql.Identifier(name)))
+            for db in (name, f"{name}_submissions"):
+                conn.execute(psycopg.sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                    psycopg.sql.Identifier(db)))
 
     request.config.add_cleanup(drop)
     migrate.upgrade(name)
     url = config.database_url(name)
+    area_url = config.database_url(f"{name}_submissions")
+    area.prepare(area_url)  # creates it: the way `assocdata web` and `db setup` do
     base = tmp_path_factory.mktemp("web")
     collection = base / "collection"
     shutil.copytree(sample_root, collection, copy_function=shutil.copy2)
@@ -66,7 +72,7 @@ def web_env(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     data_dir = base / "data"
     with psycopg.connect(url, autocommit=True) as conn:
         previews.generate(conn, data_dir / "previews")
-    _ENV = WebEnv(url, collection, data_dir)
+    _ENV = WebEnv(url, area_url, collection, data_dir)
     return _ENV
 
 

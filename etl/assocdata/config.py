@@ -8,6 +8,9 @@ and (later) Dagster: environment variables with documented defaults.
 - ``ASSOCDATA_HOME``: the folder of the embedded default (cluster, PL/Python
   packages, logs, sample collection); default ``<repository>/.assocdata``.
 - ``ASSOCDATA_PORT``: TCP port of the embedded cluster on 127.0.0.1 (default 54329).
+- ``ASSOCDATA_SUBMISSIONS_DATABASE_URL``: the submission area of the web pages
+  (authors' files are staged and derived there, never in the published
+  tables); default: the database ``<name>_submissions`` on the same server.
 """
 
 from __future__ import annotations
@@ -92,11 +95,29 @@ def database_url(dbname: str | None = None) -> str:
     )
 
 
-def sqlalchemy_url(dbname: str | None = None) -> str:
-    """The same database for SQLAlchemy/Alembic, through psycopg 3."""
+def submissions_database_url() -> str:
+    """The submission area: a database of its own, with the same schema as the published one.
+
+    Why a database and not a catalogue prefix: what an author uploads is
+    staged and derived by the same code as a published catalogue, but must
+    never be visible to the TAP server, the search page or a collection-wide
+    reprocessing, whatever they query. ``ASSOCDATA_SUBMISSIONS_DATABASE_URL``,
+    else ``<database>_submissions`` on the same server (created by set-up).
+    """
+    url = os.environ.get("ASSOCDATA_SUBMISSIONS_DATABASE_URL", "").strip()
+    if url:
+        return url
     from psycopg.conninfo import conninfo_to_dict
 
-    info = conninfo_to_dict(database_url(dbname))
+    main = conninfo_to_dict(database_url()).get("dbname") or DEFAULT_DATABASE
+    return database_url(f"{main}_submissions")
+
+
+def sqlalchemy_url(dbname: str | None = None, *, url: str | None = None) -> str:
+    """The same database (or the libpq ``url`` given) for SQLAlchemy/Alembic, through psycopg 3."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    info = conninfo_to_dict(url or database_url(dbname))
     from sqlalchemy.engine import URL
 
     query = {k: str(v) for k, v in info.items() if k not in {"user", "password", "dbname", "port"}}

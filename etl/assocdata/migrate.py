@@ -36,17 +36,18 @@ def alembic_config(url: str | None = None):
     return cfg
 
 
-def upgrade(dbname: str | None = None, revision: str = "head") -> None:
-    """``alembic upgrade head`` on the configured database (or ``dbname`` on the same server)."""
+def upgrade(dbname: str | None = None, revision: str = "head", *, url: str | None = None) -> None:
+    """``alembic upgrade head`` on the configured database (or ``dbname`` on the same server,
+    or the libpq ``url`` given)."""
     from alembic import command
 
-    command.upgrade(alembic_config(config.sqlalchemy_url(dbname)), revision)
+    command.upgrade(alembic_config(config.sqlalchemy_url(dbname, url=url)), revision)
 
 
-def current(dbname: str | None = None) -> str | None:
+def current(dbname: str | None = None, *, url: str | None = None) -> str | None:
     import psycopg
 
-    with psycopg.connect(config.database_url(dbname)) as conn:
+    with psycopg.connect(url or config.database_url(dbname)) as conn:
         try:
             row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
         except psycopg.errors.UndefinedTable:

@@ -109,4 +109,8 @@ def setup(start_cluster: bool = True) -> list[str]:
         done.append(f"embedded PostgreSQL {cluster.status()} at {config.database_url()}")
     migrate.upgrade()
     done.append(f"database at migration {migrate.current()}")
+    from .web import area
+
+    revision = area.prepare(config.submissions_database_url())
+    done.append(f"submission area (the web pages' own database) at migration {revision}")
     return done

@@ -218,11 +218,13 @@ def _all_catalogues(conn: psycopg.Connection) -> list[str]:
 
 def apply_file(conn: psycopg.Connection, path: str | Path | None, catalogues: Sequence[str] | None,
                *, source: str | None = None, name: str | None = None,
-               dry_run: bool = False) -> ApplySummary:
+               dry_run: bool = False, env: dict[str, str] | None = None) -> ApplySummary:
     """Store a mapping, assign it, and bring the catalogues' rows up to date: one transaction.
 
     ``catalogues`` None means every catalogue, now and later ('*'). With
     ``dry_run`` nothing is kept: the summary lists the cells that would change.
+    ``env`` gives the ``${NAME}`` values (default: the process environment);
+    the submission area passes those stored with the published mapping.
     """
     from ..derive.refresh import refresh_batch
 
@@ -234,7 +236,7 @@ def apply_file(conn: psycopg.Connection, path: str | Path | None, catalogues: Se
     summary = ApplySummary(name, [], dry_run=dry_run)
     try:
         with conn.transaction():
-            compiled, _warnings = compile_mapping(source, name, conn=conn)
+            compiled, _warnings = compile_mapping(source, name, conn=conn, env=env)
             if catalogues is None:
                 targets, assigned = _all_catalogues(conn), ["*"]
             else:

@@ -41,14 +41,16 @@ class WebSettings:
     database_url: str
     data_dir: Path  # submissions/ and previews/ live here: outside the package (the web root)
     collection_root: Path  # where approved submissions are published
+    area_url: str  # the submission area (web/area.py): submissions are staged and derived there
 
     @classmethod
     def default(cls) -> "WebSettings":
-        return cls(config.database_url(), config.home() / "web", config.home() / "sample")
+        return cls(config.database_url(), config.home() / "web", config.home() / "sample",
+                   config.submissions_database_url())
 
     def submission_settings(self) -> submissions.Settings:
         return submissions.Settings(self.data_dir / "submissions", self.collection_root,
-                                    self.previews_dir, self.database_url)
+                                    self.previews_dir, self.database_url, self.area_url)
 
     @property
     def previews_dir(self) -> Path:
@@ -100,6 +102,7 @@ async def _too_large(limit: int, send: Any) -> None:
 def create_app(settings: WebSettings | None = None) -> Any:
     settings = settings or WebSettings.default()
     pool = Pool(settings.database_url)
+    area_pool = Pool(settings.area_url, size=2)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     columns = {c.name: c for c in schema.load().columns}
     templates.env.globals.update(columns=columns, PAGE_SIZES=PAGE_SIZES, PRODUCT_TYPES=PRODUCT_TYPES,
@@ -211,10 +214,20 @@ def create_app(settings: WebSettings | None = None) -> Any:
             "Content-Length": str(tarstream.archive_size(items)),
             "Content-Disposition": 'attachment; filename="assocdata-selection.tar"'})
 
+    def _database_of(request: Request, did: str) -> Any:
+        """The connection that holds the row: a submission's (its author or a documentalist
+        asking) is in the area; every other did is looked up in the published database."""
+        if "/SUBMIT/" in did:
+            with pool.connection() as conn:
+                allowed = _may_see(request, conn, did)
+            if allowed:
+                return area_pool.connection()
+        return pool.connection()
+
     def header(request: Request) -> Response:
         did = request.query_params.get("did", "")
-        with pool.connection() as conn:
-            text = search.header_text(conn, did, include_submissions=_may_see(request, conn, did))
+        with _database_of(request, did) as conn:
+            text = search.header_text(conn, did, include_submissions="/SUBMIT/" in did)
         if text is None:
             return PlainTextResponse("no such row", status_code=404)
         return PlainTextResponse(text)
@@ -230,8 +243,8 @@ def create_app(settings: WebSettings | None = None) -> Any:
 
     def provenance(request: Request) -> Response:
         did = request.query_params.get("did", "")
-        with pool.connection() as conn:
-            cells = search.provenance(conn, did, include_submissions=_may_see(request, conn, did))
+        with _database_of(request, did) as conn:
+            cells = search.provenance(conn, did, include_submissions="/SUBMIT/" in did)
         if cells is None:
             return PlainTextResponse("no such row", status_code=404)
         return page(request, "provenance.html", {"did": did, "cells": cells})
@@ -290,8 +303,9 @@ def create_app(settings: WebSettings | None = None) -> Any:
         sub = submissions.get(conn, token)
         if sub is None:
             raise _Refused(404, "no such submission")
-        return {"sub": sub, "rows": submissions.rows(conn, token),
-                "problems": submissions.file_problems(conn, token),
+        with area_pool.connection() as area:
+            found, problems = submissions.rows(area, token), submissions.file_problems(area, token)
+        return {"sub": sub, "rows": found, "problems": problems,
                 "events": submissions.events(conn, token),
                 "diagnostics": sub["diagnostics"]}
 
@@ -407,10 +421,10 @@ def create_app(settings: WebSettings | None = None) -> Any:
         return response
 
     def desk(request: Request) -> Response:
-        with pool.connection() as conn:
+        with pool.connection() as conn, area_pool.connection() as area:
             user = _require_user(request, conn)
             status = request.query_params.get("status")
-            items = submissions.listing(conn, status)
+            items = submissions.listing(conn, area, status)
         return page(request, "desk.html", {"user": user, "items": items, "status": status,
                                            "STATUSES": submissions.STATUSES})
 

@@ -146,7 +146,7 @@ class Search:
         ``resolve`` turns the position field into coordinates (the name
         resolver); its QueryError lands in ``errors``.
         """
-        sql: list[str] = [f"o.source_catalogue NOT LIKE '{SUBMISSION_PREFIX}%%'"]
+        sql: list[str] = []  # submissions are in their own database (web/area.py), never here
         adql: list[str] = []
         args: list[Any] = []
         pos: Position | None = None
@@ -211,7 +211,7 @@ class Search:
         order = f"o.{self.sort} {self.order.upper()} NULLS LAST"
         if self.sort != "obs_publisher_did":
             order += ", o.obs_publisher_did"
-        where = " AND ".join(sql)
+        where = " AND ".join(sql) or "true"
         adql_text = "SELECT TOP {} *\nFROM ivoa.obscore".format(ROW_CAP)
         if adql:
             adql_text += "\nWHERE " + "\n  AND ".join(adql)

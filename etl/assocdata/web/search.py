@@ -1,8 +1,9 @@
 """Running a search: rows, counts, the files behind rows, headers and provenance.
 
 Every statement here takes the form's values as bind parameters (see
-``query.Search.build``). Rows of submissions (``SUBMIT/...`` catalogues) are
-never returned by the public functions.
+``query.Search.build``). Submissions are staged in a database of their own
+(``area``); should a ``SUBMIT/...`` row be met anyway, the public functions
+never return it.
 """
 
 from __future__ import annotations

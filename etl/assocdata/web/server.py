@@ -14,6 +14,10 @@ from .app import WebSettings, create_app
 def serve(host: str = "127.0.0.1", port: int = 8080, settings: WebSettings | None = None) -> None:
     import uvicorn
 
+    from .area import prepare
+
+    settings = settings or WebSettings.default()
+    prepare(settings.area_url)  # idempotent: the area follows the published database's migrations
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
 
 

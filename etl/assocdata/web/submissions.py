@@ -1,12 +1,16 @@
 """Authors' submissions: isolated staging, checking, mapping, review, publication.
 
 A submission is its own catalogue, ``SUBMIT/<token>``, under the
-submissions directory: the library stages it and derives ObsCore exactly as
-for a published catalogue (same ingest, same rules, same mapping store), but
-the public search and file links never show ``SUBMIT/`` rows. Publication
-copies the accepted files into the real catalogue's directory of the
-collection and runs the same library calls as ``assocdata ingest`` +
-``assocdata map apply`` (or ``derive``), then makes the previews.
+submissions directory, staged in the **submission area** (``area``: a
+database of its own, never the published tables): the library stages it and
+derives ObsCore exactly as for a published catalogue (same ingest, same
+rules, same mapping store), and neither TAP, the public search, nor a
+collection-wide reprocessing can see it. The submission's record (status,
+files, mapping text, history) is in ``web.submission`` of the published
+database, where the documentalists' accounts are. Publication copies the
+accepted files into the real catalogue's directory of the collection and runs
+the same library calls as ``assocdata ingest`` + ``assocdata map apply`` (or
+``derive``) on the published database, then makes the previews.
 
 Statuses: draft (the author is checking) -> new (submitted) -> checking (a
 documentalist opened it) -> needs-fix (sent back with a note; the author can
@@ -25,7 +29,7 @@ from typing import Any, BinaryIO
 import psycopg
 from psycopg.types.json import Jsonb
 
-from . import previews, uploads, verdicts
+from . import area, previews, uploads, verdicts
 from .query import SUBMISSION_PREFIX
 
 STATUSES = ("draft", "new", "checking", "needs-fix", "approved", "published")
@@ -43,7 +47,8 @@ class Settings:
     submissions_dir: Path  # root of the SUBMIT/<token> catalogues (outside the web root)
     collection_root: Path  # where published catalogues live (as assocdata ingest ROOT)
     previews_dir: Path
-    database_url: str
+    database_url: str  # the published database (web.submission records, publication)
+    area_url: str  # the submission area (staging and derivation of submissions)
 
 
 def valid_token(token: str) -> bool:
@@ -74,10 +79,11 @@ def get(conn: psycopg.Connection, token: str) -> dict[str, Any] | None:
     return dict(zip([d.name for d in cur.description], row)) if row else None
 
 
-def listing(conn: psycopg.Connection, status: str | None = None) -> list[dict[str, Any]]:
+def listing(conn: psycopg.Connection, area_conn: psycopg.Connection,
+            status: str | None = None) -> list[dict[str, Any]]:
+    """Submitted submissions (not drafts), newest first, with their row counts in the area."""
     sql = ("SELECT s.token, s.status, s.target_catalogue, s.contact, s.submitted_at, s.updated_at, "
-           "jsonb_array_length(s.files) AS n_files, s.reviewed_by, "
-           "(SELECT count(*) FROM ivoa.obscore o WHERE o.source_catalogue = s.catalogue) AS n_rows "
+           "jsonb_array_length(s.files) AS n_files, s.reviewed_by, s.catalogue "
            "FROM web.submission s WHERE s.status <> 'draft'")
     args: list[Any] = []
     if status in STATUSES:
@@ -86,7 +92,13 @@ def listing(conn: psycopg.Connection, status: str | None = None) -> list[dict[st
     sql += " ORDER BY s.submitted_at DESC NULLS LAST"
     cur = conn.execute(sql, args)
     names = [d.name for d in cur.description]
-    return [dict(zip(names, r)) for r in cur.fetchall()]
+    items = [dict(zip(names, r)) for r in cur.fetchall()]
+    counts = dict(area_conn.execute(
+        "SELECT source_catalogue, count(*) FROM ivoa.obscore WHERE source_catalogue = ANY(%s) "
+        "GROUP BY 1", [[i["catalogue"] for i in items]]).fetchall())
+    for item in items:
+        item["n_rows"] = counts.get(item.pop("catalogue"), 0)
+    return items
 
 
 def _event(conn: psycopg.Connection, token: str, actor: str, status: str, note: str | None) -> None:
@@ -125,9 +137,10 @@ def receive(conn: psycopg.Connection, settings: Settings, token: str,
 
 def check(conn: psycopg.Connection, settings: Settings, token: str,
           mapping: str | None = None) -> list[str]:
-    """Stage the submission's files and derive its rows (with its mapping, if any).
+    """Stage the submission's files in the area and derive its rows (with its mapping, if any).
 
-    Returns the mapping's diagnostics (``file:line:col: message`` with a caret,
+    ``conn`` is the published database's (the submission's record; the
+    collection-wide mappings and functions copied to the area first). Returns the mapping's diagnostics (``file:line:col: message`` with a caret,
     as ``assocdata map check`` prints them); a mapping that does not compile is
     kept for editing and the rows are derived without it.
     """
@@ -147,11 +160,12 @@ def check(conn: psycopg.Connection, settings: Settings, token: str,
     catalogue = catalogue_of(token)
     directory = directory_of(settings, token)
     directory.mkdir(parents=True, exist_ok=True)
-    ingest(settings.submissions_dir, [catalogue], database_url=settings.database_url, workers=1)
+    area.sync(conn, settings.area_url)
+    ingest(settings.submissions_dir, [catalogue], database_url=settings.area_url, workers=1)
     name = f"submission-{token}.map"
     if mapping and mapping.strip():
         try:
-            with psycopg.connect(settings.database_url) as mconn:
+            with psycopg.connect(settings.area_url) as mconn:
                 apply_file(mconn, None, [catalogue], source=mapping, name=name)
             return []
         except MappingError as exc:
@@ -164,15 +178,16 @@ def check(conn: psycopg.Connection, settings: Settings, token: str,
                         f"({exc.diag.message_primary}); nothing was written"]
     else:
         messages = []
-    with psycopg.connect(settings.database_url) as mconn:
+    with psycopg.connect(settings.area_url) as mconn:
         if mconn.execute("SELECT 1 FROM mapping.mapping WHERE name = %s", [name]).fetchone():
             remove(mconn, name, [catalogue])
-    refresh([catalogue], database_url=settings.database_url)
+    refresh([catalogue], database_url=settings.area_url)
     return messages
 
 
-def rows(conn: psycopg.Connection, token: str) -> list[dict[str, Any]]:
-    """Each derived row of the submission with its per-field verdicts, and the file-level problems."""
+def rows(area_conn: psycopg.Connection, token: str) -> list[dict[str, Any]]:
+    """Each derived row of the submission (in the area) with its per-field verdicts."""
+    conn = area_conn
     catalogue = catalogue_of(token)
     names = [c.name for c in __import__("assocdata.obscore.schema", fromlist=["load"]).load().columns]
     select = ", ".join(f"o.{n}::text" if n == "s_region" else f"o.{n}" for n in names)
@@ -196,8 +211,9 @@ def rows(conn: psycopg.Connection, token: str) -> list[dict[str, Any]]:
     return out
 
 
-def file_problems(conn: psycopg.Connection, token: str) -> list[tuple[str, str]]:
-    """Files or HDUs that gave no published row, and why (rejects and unusable products)."""
+def file_problems(area_conn: psycopg.Connection, token: str) -> list[tuple[str, str]]:
+    """Files or HDUs of the submission (in the area) that gave no row, and why."""
+    conn = area_conn
     catalogue = catalogue_of(token)
     out = [(f"{r[0]} HDU {r[1]}" if r[1] is not None else r[0], r[2]) for r in conn.execute(
         "SELECT f.relpath, r.hdu, coalesce(r.keyword || ': ', '') || r.message FROM staging.reject r "
@@ -297,8 +313,8 @@ def _withdraw(conn: psycopg.Connection, settings: Settings, token: str) -> None:
         if path.is_file():
             path.unlink()
     name = f"submission-{token}.map"
-    with psycopg.connect(settings.database_url) as mconn:
+    with psycopg.connect(settings.area_url) as mconn:
         if mconn.execute("SELECT 1 FROM mapping.mapping WHERE name = %s", [name]).fetchone():
             remove(mconn, name)
-    ingest(settings.submissions_dir, [catalogue], database_url=settings.database_url, workers=1)
-    refresh([catalogue], database_url=settings.database_url)
+    ingest(settings.submissions_dir, [catalogue], database_url=settings.area_url, workers=1)
+    refresh([catalogue], database_url=settings.area_url)
