@@ -24,6 +24,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from . import config
@@ -40,18 +41,28 @@ def _stamp(paths: config.EmbeddedPaths) -> str:
 
 
 def install_plpython_packages(force: bool = False) -> bool:
-    """Populate the PL/Python target directory; returns True when it (re)installed."""
+    """Populate the PL/Python packages directory; returns True when it (re)installed.
+
+    Why a new directory and a link switched in one step: running backends
+    import from this path at any moment (a Dagster run deriving while an
+    operator re-runs set-up). Installing in place removed the packages for the
+    ~10 s pip takes, and a derivation in that window failed with "No module
+    named 'erfa'". Now pip fills ``plpython-<stamp>-<time>`` beside it, then
+    the ``plpython`` symbolic link is replaced atomically (``os.replace``);
+    the previous directory is kept for backends that already imported from it
+    (and still import submodules lazily), older ones are removed.
+    """
     paths = config.embedded()
     target = paths.plpython_dir
     stamp_file = target / ".assocdata-stamp"
     stamp = _stamp(paths)
     if not force and stamp_file.exists() and stamp_file.read_text() == stamp:
         return False
-    if target.exists():
-        shutil.rmtree(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(target.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
+    for stale in target.parent.glob(f"{target.name}-*.tmp"):  # a killed install's leftovers
+        shutil.rmtree(stale, ignore_errors=True)
+    version = target.with_name(f"{target.name}-{stamp[:12]}-{time.time_ns()}")
+    tmp = version.with_name(version.name + ".tmp")
     subprocess.run(
         [
             sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
@@ -61,10 +72,38 @@ def install_plpython_packages(force: bool = False) -> bool:
         ],
         check=True,
     )
-    tmp.rename(target)
-    stamp_file.write_text(stamp)
-    os.chmod(target, 0o755)
+    (tmp / ".assocdata-stamp").write_text(stamp)
+    os.chmod(tmp, 0o755)
+    tmp.rename(version)
+    switch_directory(target, version)
     return True
+
+
+def switch_directory(link: Path, new: Path, keep: int = 1) -> None:
+    """Point ``link`` at ``new`` in one atomic step; keep ``keep`` previous versions.
+
+    ``link`` may be a real directory (the layout before links): it is moved
+    aside to a versioned name first (the one short window left, once).
+    """
+    previous = [p for p in link.parent.glob(f"{link.name}-*") if p.is_dir() and p != new
+                and not p.name.endswith(".tmp")]
+    if link.is_dir() and not link.is_symlink():
+        legacy = link.with_name(f"{link.name}-legacy-{time.time_ns()}")
+        link.rename(legacy)
+        previous.append(legacy)
+    pending = link.with_name(link.name + ".link")
+    if pending.is_symlink() or pending.exists():
+        pending.unlink()
+    pending.symlink_to(new.name)
+    current = link.resolve() if link.is_symlink() else None
+    os.replace(pending, link)
+    # newest first; the one just replaced is kept for backends still importing from it
+    previous.sort(key=lambda p: p.stat().st_mtime, reverse=True)
+    if current is not None and current in previous:
+        previous.remove(current)
+        previous.insert(0, current)
+    for old in previous[keep:]:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def check_server_python() -> str:
