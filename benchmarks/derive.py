@@ -4,8 +4,10 @@ Stages a tree of N HDUs (copies of the dev corpus, see tree.py; staging is not
 timed), then times in the database:
 
 - a full refresh of ivoa.obscore (every file derived by the PL/Python rules),
-- an incremental refresh after 1 % of the files changed (their staged header
-  hash is changed, as a re-ingest of modified files would do),
+- an incremental refresh after 1 % of the files changed: they are re-staged
+  as a re-ingest of modified files does (``loader.write_batch``: the old file
+  rows deleted, with their products by cascade, which queues their published
+  rows in derive.withdrawn; new rows with new ids and another header hash),
 - a refresh with nothing changed.
 
 Prints HDUs/s and the ratio incremental/full, and the CPU time the database
@@ -56,10 +58,8 @@ def main() -> None:
             load_before = os.getloadavg()
             full = refresh(database_url=url, workers=args.workers)
             cpu_full = backend_cpu(url)
-            with psycopg.connect(url, autocommit=True) as conn:
-                changed = conn.execute(
-                    "UPDATE staging.file SET header_hash = md5(header_hash || 'changed') "
-                    "WHERE id % 100 = 0 AND status IN ('staged', 'partial')").rowcount
+            with psycopg.connect(url) as conn:
+                changed = restage(conn, "id % 100 = 0 AND status IN ('staged', 'partial')")
             incremental = refresh(database_url=url, workers=args.workers)
             cpu_incremental = backend_cpu(url) - cpu_full
             noop = refresh(database_url=url, workers=args.workers)
@@ -88,6 +88,36 @@ def main() -> None:
                                 if cpu_full else ""))
     print(f"nothing changed {noop.seconds:.2f} s")
 
+
+
+def restage(conn: psycopg.Connection, where: str) -> int:
+    """Re-stage the files ``where`` selects the way a re-ingest of changed files does.
+
+    One transaction: the old staging.file rows are deleted (their HDUs, products,
+    issues and states go by cascade), the same files come back under new ids
+    with their HDU rows and a new header hash. Not timed.
+    """
+    def columns(table: str) -> list[str]:
+        return [r[0] for r in conn.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = 'staging' "
+            "AND table_name = %s ORDER BY ordinal_position", [table])]
+
+    file_cols, hdu_cols = columns("file"), columns("hdu")
+    conn.execute(f"CREATE TEMP TABLE chg ON COMMIT DROP AS SELECT id AS old_id, "
+                 f"nextval('staging.file_id_seq') AS new_id FROM staging.file WHERE {where}")
+    conn.execute("CREATE TEMP TABLE f_new ON COMMIT DROP AS SELECT f.*, c.new_id FROM staging.file f "
+                 "JOIN chg c ON c.old_id = f.id")
+    conn.execute("CREATE TEMP TABLE h_new ON COMMIT DROP AS SELECT h.*, c.new_id FROM staging.hdu h "
+                 "JOIN chg c ON c.old_id = h.file_id")
+    conn.execute("DELETE FROM staging.file WHERE id IN (SELECT old_id FROM chg)")
+    pick = {"id": "new_id", "file_id": "new_id", "header_hash": "md5(header_hash || 'changed')"}
+    conn.execute(f"INSERT INTO staging.file ({', '.join(file_cols)}) "
+                 f"SELECT {', '.join(pick.get(c, c) for c in file_cols)} FROM f_new")
+    conn.execute(f"INSERT INTO staging.hdu ({', '.join(hdu_cols)}) "
+                 f"SELECT {', '.join(pick.get(c, c) for c in hdu_cols)} FROM h_new")
+    n = conn.execute("SELECT count(*) FROM chg").fetchone()[0]
+    conn.commit()
+    return n
 
 
 def backend_cpu(url: str) -> float:

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.usefixtures("empty_derived")
 
 @pytest.fixture
 def empty_derived(db):
-    db.execute("TRUNCATE ivoa.obscore, derive.product, derive.issue, derive.file_state, "
+    db.execute("TRUNCATE ivoa.obscore, derive.product, derive.issue, derive.file_state, derive.withdrawn, "
                "staging.reject, staging.hdu, staging.file, staging.catalogue CASCADE")
 
 

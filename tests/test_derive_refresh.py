@@ -21,7 +21,7 @@ pytestmark = pytest.mark.usefixtures("empty_derived")
 @pytest.fixture
 def empty_derived(db):
     db.execute("TRUNCATE ivoa.obscore, derive.product, derive.issue, derive.file_state, "
-               "derive.setting, staging.reject, staging.hdu, staging.file, staging.catalogue CASCADE")
+               "derive.withdrawn, derive.setting, staging.reject, staging.hdu, staging.file, staging.catalogue CASCADE")
 
 
 def _published(db) -> dict[str, tuple]:
@@ -97,6 +97,42 @@ def test_a_changed_file_is_the_only_one_recomputed(db, db_url, collection):
     names = [r[0] for r in db.execute(
         "SELECT target_name FROM ivoa.obscore WHERE obs_publisher_did LIKE '%%HorseHead.fits%%'")]
     assert names == ["Barnard 33"]
+
+
+def test_a_restaged_file_queues_its_published_rows_and_the_next_refresh_replaces_them(
+        db, db_url, collection):
+    """Re-staging deletes the old file row and its products (cascade): the trigger queues the
+    rows left published, and the incremental refresh deletes exactly those before inserting
+    the new derivation (same obs_publisher_did), leaving the queue empty."""
+    ingest(collection, database_url=db_url)
+    refresh(database_url=db_url)
+    assert db.execute("SELECT count(*) FROM derive.withdrawn").fetchone()[0] == 0
+    target = collection / "DEMO" / "astropy-data" / "HorseHead.fits"
+    with fits.open(target) as hdul:
+        hdul[0].header["OBJECT"] = "Barnard 33 again"
+        hdul.writeto(target.with_suffix(".tmp"))
+    target.with_suffix(".tmp").replace(target)
+    ingest(collection, database_url=db_url)
+    queued = db.execute("SELECT obs_publisher_did, catalogue FROM derive.withdrawn").fetchall()
+    assert [(c, "HorseHead.fits" in d) for d, c in queued] == [("DEMO/astropy-data", True)]
+    refresh(database_url=db_url)
+    assert db.execute("SELECT count(*) FROM derive.withdrawn").fetchone()[0] == 0
+    names = [r[0] for r in db.execute(
+        "SELECT target_name FROM ivoa.obscore WHERE obs_publisher_did = %s", [queued[0][0]])]
+    assert names == ["Barnard 33 again"]
+
+
+def test_a_file_that_became_unreadable_loses_its_rows_at_the_next_refresh(db, db_url, collection):
+    ingest(collection, database_url=db_url)
+    refresh(database_url=db_url)
+    target = collection / "DEMO" / "astropy-data" / "HorseHead.fits"
+    target.write_bytes(b"this is not FITS any more" * 200)
+    ingest(collection, database_url=db_url)
+    summary = refresh(database_url=db_url)
+    assert summary.removed == 1
+    assert not db.execute("SELECT 1 FROM ivoa.obscore WHERE obs_publisher_did LIKE '%%HorseHead%%'"
+                          ).fetchall()
+    assert db.execute("SELECT count(*) FROM derive.withdrawn").fetchone()[0] == 0
 
 
 def test_a_gone_file_loses_its_rows(db, db_url, collection):

@@ -118,12 +118,12 @@ def test_s_region_is_a_pgsphere_polygon_and_the_spoint_index_is_vollts_expressio
     desc = schema.load()
     assert desc.column("s_region").pg_type == "spoly"
     assert desc.column("s_region").datatype == "REGION"
-    assert desc.region.circle_vertices == 16
+    assert desc.region.circle_vertices == 12
     spoint = [i for i in desc.indexes if i.method == "gist" and i.expression]
     assert [i.expression for i in spoint] == ["spoint(radians(s_ra), radians(s_dec))"]
-    # The documented error bounds of the circumscribed 16-gon.
-    assert desc.region.radius_overshoot == pytest.approx(0.01959, abs=1e-5)
-    assert desc.region.area_overshoot == pytest.approx(0.01305, abs=1e-5)
+    # The documented error bounds of the circumscribed 12-gon.
+    assert desc.region.radius_overshoot == pytest.approx(0.03528, abs=1e-5)
+    assert desc.region.area_overshoot == pytest.approx(0.02349, abs=1e-5)
 
 
 # ------------------------------------------------------------------ validation
@@ -373,7 +373,7 @@ def test_circumscribed_polygon_contains_the_circle(scratch, ra, dec, radius):
 
 
 def test_circle_helper_refuses_all_sky_footprints():
-    assert len(schema.circle_vertices(0, 0, 1)) == 16
+    assert len(schema.circle_vertices(0, 0, 1)) == 12
     with pytest.raises(ValueError):
         schema.circle_vertices(0, 0, schema.MAX_CIRCLE_RADIUS)
     with pytest.raises(ValueError):

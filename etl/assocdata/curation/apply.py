@@ -12,7 +12,7 @@ What it writes, in one transaction, a handful of statements whatever the
 number of rows:
 
 - ``target_name`` from a suggester (the ReadMe's Objects section);
-- ``s_ra``, ``s_dec``, ``s_region`` (a circle of POSITION_RADIUS_DEG, 16-gon)
+- ``s_ra``, ``s_dec``, ``s_region`` (a circle of POSITION_RADIUS_DEG, as obscore.yaml's regular polygon)
   and ``hpx`` from the ReadMe's position for the file, else from Simbad's for
   the target name; ``target_class`` from Simbad's otype;
 - ``em_min``, ``em_max`` from the filter the header names, when the matcher
@@ -168,7 +168,7 @@ _POS_PROV = """CASE k.pos_src
 
 _REGION_PROV = """CASE k.pos_src
     WHEN 'simbad' THEN jsonb_build_object('from', jsonb_build_array('s_ra', 's_dec'), 'rule', 'curation.simbad',
-        'note', format('circle of %s arcsec about Simbad''s position of main_id=''%s'' %s, as a 16-gon',
+        'note', format('circle of %s arcsec about Simbad''s position of main_id=''%s'' %s, as a polygon',
                        round((k.radius_deg * 3600)::numeric, 3), k.main_id, k.sb_date))
     ELSE jsonb_build_object('from', jsonb_build_array(k.sg->'s_region'->>'s'),
         'rule', 'curation.' || (k.sg->'s_region'->>'s'), 'note', k.sg->'s_region'->>'d') END"""

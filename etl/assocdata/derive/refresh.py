@@ -93,10 +93,16 @@ SELECT p.file_id FROM derive.product p JOIN staging.file f ON f.id = p.file_id
 """
 
 # Rows whose staged file row was replaced (a changed file is re-staged under a
-# new id, and its derive.product rows went with the old one, ON DELETE CASCADE).
+# new id, and its derive.product rows went with the old one, ON DELETE CASCADE):
+# the trigger of sql/032 queued them in derive.withdrawn; taken off the queue
+# here, and deleted unless a product row names them again.
 _ORPHANS = """
+WITH queued AS (
+    DELETE FROM derive.withdrawn w WHERE w.catalogue = ANY(%(catalogues)s)
+    RETURNING w.obs_publisher_did)
 DELETE FROM ivoa.obscore o
- WHERE o.source_catalogue = ANY(%(catalogues)s)
+ USING (SELECT DISTINCT obs_publisher_did FROM queued) q
+ WHERE o.obs_publisher_did = q.obs_publisher_did
    AND NOT EXISTS (SELECT 1 FROM derive.product p WHERE p.obs_publisher_did = o.obs_publisher_did)
 """
 
@@ -211,6 +217,8 @@ def refresh_batch(conn: psycopg.Connection, catalogues: list[str], *, full: bool
 
 #: Catalogues per refresh transaction.
 BATCH_CATALOGUES = 100
+#: Catalogues per transaction of a parallel refresh with little to derive.
+INCREMENTAL_BATCH = 1000
 
 
 def _batches(names: list[str], size: int) -> list[list[str]]:
@@ -285,8 +293,12 @@ def refresh(catalogues: Iterable[str] | None = None, *, database_url: str | None
                 "SELECT catalogue, count(*) FROM staging.file WHERE catalogue = ANY(%s) "
                 "GROUP BY catalogue", (names,)).fetchall())
             batches = _guided_batches(names, files, workers, max(1, batch_size))
+        elif workers > 1:
+            # little to derive: the per-batch overhead (temporary tables, statistics, the
+            # todo list) dominates, so one batch per worker (at most INCREMENTAL_BATCH
+            # catalogues): 2 batches instead of 6 took a tenth off a 1 % refresh of 579
+            batches = _batches(names, max(1, min(INCREMENTAL_BATCH, -(-len(names) // workers))))
         else:
-            # little to derive: the per-batch overhead dominates, so the fewest batches
             batches = _batches(names, max(1, batch_size))
         if workers <= 1 or len(batches) <= 1:
             summary = RefreshSummary()
