@@ -115,7 +115,8 @@ def test_a_restaged_file_queues_its_published_rows_and_the_next_refresh_replaces
     ingest(collection, database_url=db_url)
     queued = db.execute("SELECT obs_publisher_did, catalogue FROM derive.withdrawn").fetchall()
     assert [(c, "HorseHead.fits" in d) for d, c in queued] == [("DEMO/astropy-data", True)]
-    refresh(database_url=db_url)
+    summary = refresh(database_url=db_url)
+    assert (summary.rows, summary.removed) == (1, 0)  # replaced, not removed
     assert db.execute("SELECT count(*) FROM derive.withdrawn").fetchone()[0] == 0
     names = [r[0] for r in db.execute(
         "SELECT target_name FROM ivoa.obscore WHERE obs_publisher_did = %s", [queued[0][0]])]

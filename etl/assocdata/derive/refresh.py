@@ -96,14 +96,19 @@ SELECT p.file_id FROM derive.product p JOIN staging.file f ON f.id = p.file_id
 # new id, and its derive.product rows went with the old one, ON DELETE CASCADE):
 # the trigger of sql/032 queued them in derive.withdrawn; taken off the queue
 # here, and deleted unless a product row names them again.
+# (Kept in "orphaned": the summary counts as removed only those not published again.)
 _ORPHANS = """
+CREATE TEMP TABLE orphaned ON COMMIT DROP AS
 WITH queued AS (
     DELETE FROM derive.withdrawn w WHERE w.catalogue = ANY(%(catalogues)s)
-    RETURNING w.obs_publisher_did)
-DELETE FROM ivoa.obscore o
- USING (SELECT DISTINCT obs_publisher_did FROM queued) q
- WHERE o.obs_publisher_did = q.obs_publisher_did
-   AND NOT EXISTS (SELECT 1 FROM derive.product p WHERE p.obs_publisher_did = o.obs_publisher_did)
+    RETURNING w.obs_publisher_did),
+gone AS (
+    DELETE FROM ivoa.obscore o
+     USING (SELECT DISTINCT obs_publisher_did FROM queued) q
+     WHERE o.obs_publisher_did = q.obs_publisher_did
+       AND NOT EXISTS (SELECT 1 FROM derive.product p WHERE p.obs_publisher_did = o.obs_publisher_did)
+    RETURNING o.obs_publisher_did)
+SELECT obs_publisher_did FROM gone
 """
 
 _DELETE = [
@@ -193,8 +198,12 @@ def refresh_batch(conn: psycopg.Connection, catalogues: list[str], *, full: bool
             "AND file_id NOT IN (SELECT file_id FROM todo) AND published").fetchone()[0]
         for statement in _DELETE:
             conn.execute(statement)
-        removed_before += conn.execute(_ORPHANS, params).rowcount
+        conn.execute(_ORPHANS, params)
         rows = conn.execute(_INSERT_OBSCORE).rowcount
+        # a re-staged file's rows come back under the same ids: replaced, not removed
+        removed_before += conn.execute(
+            "SELECT count(*) FROM orphaned x WHERE NOT EXISTS (SELECT 1 FROM ivoa.obscore o "
+            "WHERE o.obs_publisher_did = x.obs_publisher_did)").fetchone()[0]
         conn.execute(_INSERT_PRODUCT, params)
         issues = conn.execute(_INSERT_ISSUES).rowcount
         conn.execute(_FILE_STATE, params)
