@@ -423,7 +423,14 @@ def cmd_web(args: argparse.Namespace) -> int:
         return _die(f"cannot use the database ({exc}); start it with `assocdata db start`")
     except psycopg.errors.CheckViolation:
         return _die("account names are letters, digits, '_', '.' and '-' (at most 64)")
-    server.serve(args.host, args.port)
+    from .web.area import AreaError
+
+    try:
+        server.serve(args.host, args.port)
+    except AreaError as exc:
+        return _die(str(exc))
+    except psycopg.OperationalError as exc:
+        return _die(f"cannot use the database ({exc}); start it with `assocdata db start`")
     return 0
 
 
