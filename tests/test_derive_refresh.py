@@ -83,14 +83,19 @@ def test_second_refresh_recomputes_nothing(db, db_url, collection):
     assert _published(db) == before
 
 
+def _set_horsehead_object(collection: Path, name: str) -> None:
+    """A modified copy of a real file: HorseHead.fits with another OBJECT."""
+    target = collection / "DEMO" / "astropy-data" / "HorseHead.fits"
+    with fits.open(target) as hdul:
+        hdul[0].header["OBJECT"] = name
+        hdul.writeto(target.with_suffix(".tmp"))
+    target.with_suffix(".tmp").replace(target)
+
+
 def test_a_changed_file_is_the_only_one_recomputed(db, db_url, collection):
     ingest(collection, database_url=db_url)
     refresh(database_url=db_url)
-    target = collection / "DEMO" / "astropy-data" / "HorseHead.fits"
-    with fits.open(target) as hdul:
-        hdul[0].header["OBJECT"] = "Barnard 33"
-        hdul.writeto(target.with_suffix(".tmp"))
-    target.with_suffix(".tmp").replace(target)
+    _set_horsehead_object(collection, "Barnard 33")
     ingest(collection, database_url=db_url)
     summary = refresh(database_url=db_url)
     assert summary.files == 1
@@ -107,11 +112,7 @@ def test_a_restaged_file_queues_its_published_rows_and_the_next_refresh_replaces
     ingest(collection, database_url=db_url)
     refresh(database_url=db_url)
     assert db.execute("SELECT count(*) FROM derive.withdrawn").fetchone()[0] == 0
-    target = collection / "DEMO" / "astropy-data" / "HorseHead.fits"
-    with fits.open(target) as hdul:
-        hdul[0].header["OBJECT"] = "Barnard 33 again"
-        hdul.writeto(target.with_suffix(".tmp"))
-    target.with_suffix(".tmp").replace(target)
+    _set_horsehead_object(collection, "Barnard 33 again")
     ingest(collection, database_url=db_url)
     queued = db.execute("SELECT obs_publisher_did, catalogue FROM derive.withdrawn").fetchall()
     assert [(c, "HorseHead.fits" in d) for d, c in queued] == [("DEMO/astropy-data", True)]

@@ -83,12 +83,9 @@ def dagster_yaml(dbname: str | None = None) -> str:
 
 def ensure_database(dbname: str | None = None) -> bool:
     """Create Dagster's database on the server if missing; True when created."""
-    name = dbname or database_name()
-    with psycopg.connect(config.database_url("postgres"), autocommit=True) as conn:
-        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            return False
-        conn.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(name)))
-        return True
+    from assocdata.cluster import ensure_database as ensure
+
+    return ensure(dbname or database_name())
 
 
 def write(home: Path | None = None, dbname: str | None = None) -> Path:

@@ -197,12 +197,25 @@ def stop() -> None:
     )
 
 
-def ensure_database(dbname: str) -> None:
-    """Create ``dbname`` in the embedded cluster if it does not exist."""
-    with psycopg.connect(config.database_url("postgres"), autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,)).fetchone()
-        if not exists:
+def ensure_database(dbname: str, server_url: str | None = None) -> bool:
+    """Create ``dbname`` if it does not exist; True when it was created.
+
+    On the configured server (the embedded cluster or ASSOCDATA_DATABASE_URL's),
+    or on the server of the libpq ``server_url`` given. Used for the project's
+    database, Dagster's and the web pages' submission area.
+    """
+    from psycopg.conninfo import make_conninfo
+
+    admin = (config.database_url("postgres") if server_url is None
+             else make_conninfo(server_url, dbname="postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,)).fetchone():
+            return False
+        try:
             conn.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(dbname)))
+        except psycopg.errors.DuplicateDatabase:
+            return False  # created meanwhile by another process
+        return True
 
 
 def drop_database(dbname: str) -> None:

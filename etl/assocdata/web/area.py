@@ -21,10 +21,9 @@ from __future__ import annotations
 import json
 
 import psycopg
-from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.conninfo import conninfo_to_dict
 
-from .. import migrate
+from .. import cluster, migrate
 
 
 class AreaError(RuntimeError):
@@ -36,22 +35,16 @@ def prepare(url: str) -> str:
 
     Idempotent. Returns its migration revision.
     """
-    info = conninfo_to_dict(url)
-    name = info.get("dbname")
+    name = conninfo_to_dict(url).get("dbname")
     if not name:
         raise AreaError(f"the submission area's URL names no database: {url}")
     try:
         with psycopg.connect(url, connect_timeout=10):
             pass
-    except psycopg.OperationalError as exc:
-        if f'"{name}" does not exist' not in str(exc):
-            raise
-        admin = make_conninfo(**{**info, "dbname": "postgres"})
+    except psycopg.OperationalError:
+        # missing (or not reachable: then creating it fails with the server's own words)
         try:
-            with psycopg.connect(admin, autocommit=True) as conn:
-                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-        except psycopg.errors.DuplicateDatabase:
-            pass  # created meanwhile by another process
+            cluster.ensure_database(name, url)
         except psycopg.errors.InsufficientPrivilege as err:
             raise AreaError(
                 f"cannot create the submission area's database {name!r} ({err.diag.message_primary}): "
