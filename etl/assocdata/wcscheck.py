@@ -203,6 +203,36 @@ _ARRAY_FORMS = (rb"[1-9]C[A-Z]{2,3}" + _N + rb"|[1-9][1-9](?:PC|CD)" + _N
 _TABLE_FORMS = (rb"T(?:C[A-Z]{2,3}" + _N + rb"|WCS" + _N + rb"|(?:P|PC|C|CD|V|PV|S|PS)" + _N
                 + rb"_[0-9]{1,3})|" + _ARRAY_FORMS
                 + rb"|(?:LONP|LATP|EQUI|RADE|WCSN|RFRQ|RWAV|SPEC|SOBS|SSRC|VSYS|VANG|ZSOU|VSOU)" + _N)
+#: Every keyword wcslib's header parsers have a rule for, as prefixes of the
+#: 8-character keyword field: the ``^KEYWORD`` rules of wcspih.l (image header)
+#: and wcsbth.l (binary table), wcslib 8.6 as bundled by astropy 8.0 (the same
+#: rules in 8.9).  Any other card matches only their catch-all rule ``^.``
+#: (discarded, counted as "other"), so leaving it out changes nothing but the
+#: time flex spends scanning it: ~2 us per card, and a typical header has
+#: several times more such cards than WCS cards.  Generous on purpose (``PC``
+#: also keeps PCOUNT, ``TS`` TSCALn): a card kept needlessly costs time, a
+#: card left out wrongly would change a WCS.
+_WCSLIB_KEYWORDS = (
+    # structure
+    rb"NAXIS|TFIELDS|END "
+    # image-header axis and auxiliary keywords (wcspih), with relax's old forms
+    rb"|CRPIX|CRVAL|CTYPE|CUNIT|CDELT|CROTA|CNAME|CRDER|CSYER|CZPHS|CPERI|PC|CD|PV|PS|PROJP"
+    rb"|WCSAXES|WCSNAME|LONPOLE|LATPOLE|RESTFRQ|RESTFREQ|RESTWAV|VELREF|EPOCH|EQUINOX"
+    rb"|RADESYS|RADECSYS|SPECSYS|SSYSOBS|SSYSSRC|VELOSYS|ZSOURCE|VELANGL|VSOURCE"
+    # time and observer (both parsers)
+    rb"|DATE-|DATEREF|MJD-|MJDREF|JD-REF|JDREF|BEPOCH|JEPOCH|TIMESYS|TREFPOS|TREFDIR|PLEPHEM"
+    rb"|TIMEUNIT|TIMEOFFS|TSTART|TSTOP|XPOSURE|TELAPSE|TIMSYER|TIMRDER|TIMEDEL|TIMEPIXR"
+    rb"|OBSGEO-|OBSORBIT|DSUN_OBS|CRLN_OBS|CRLT_OBS|HGLN_OBS|HGLT_OBS|RSUN_REF"
+    rb"|A_RADIUS|B_RADIUS|C_RADIUS|BLON_OBS|BLAT_OBS|BDIS_OBS"
+    # distortions: Paper IV, SIP, IRAF WAT, DSS plate solutions (wcspih)
+    rb"|DP|DQ|CPDIS|CQDIS|CPERR|CQERR|DVERR|A_|B_|AP_|BP_|WAT1_|WAT2_"
+    rb"|CNPIX|PPO|XPIXELSZ|YPIXELSZ|PLTRA|PLTDEC|PLATEID|AMDX|AMDY"
+    # binary-table forms (wcsbth): pixel lists and per-column auxiliaries
+    rb"|TC|TP|TV|TS|TWCS|WCAX|WCST|WCSX|WCSN|EQUI|RADE|LONP|LATP|RFRQ|RWAV|SPEC|SOBS|SSRC"
+    rb"|VSYS|VANG|ZSOU|VSOU|DOBS|DAVG|MJDA|MJDOB|OBSG|TRPOS|TRDIR"
+    # binary-table image arrays (1CTYP5, 12PC5, ...): left out by the type rules anyway
+    rb"|[1-9]"
+)
 #: Keywords of the distortion functions of WCS Paper IV (not SIP, not TPV).
 _DISTORTION_FUNCTION = (rb"(?:(?:DP|DQ|CPDIS|CQDIS|CPERR|CQERR)[1-9][0-9]?|DVERR)[ A-Z]")
 # NAXIS / WCSAXES values, and the axis numbers of primary (letter-less) keywords.
@@ -267,7 +297,10 @@ def header_bytes(header_text: str, key: str = " ", keysel: int = -1) -> bytes:
     TFORMn, TUNITn, TNULLn, TSCALn, TZEROn, TDISPn, TDIMn, TLMINn, TLMAXn,
     TDMINn, TDMAXn; no WCS keyword begins with these four letters).  wcslib
     would discard them, but scanning them is most of its time on long headers
-    (a Chandra event list: 949 cards, 40 of them WCS).
+    (a Chandra event list: 949 cards, 40 of them WCS).  For the same reason
+    every card whose keyword no rule of wcslib's parsers can match (OBJECT,
+    EXPTIME, INSTRUME, ...: see ``_WCSLIB_KEYWORDS``) is left out; wcslib
+    would count it as "other" and discard it.
 
     The WCS keywords of other alternates than ``key`` (CTYPE1A, DP1B,
     TCTY5A, TCNAM3B, ...) are left out too: a unit parses one alternate, and
@@ -301,8 +334,8 @@ def _card_filter(key: str, keysel: int) -> re.Pattern[bytes]:
 
     Each match is exactly one 80-byte card, so the scan stays aligned on card
     boundaries; cards to leave out match a branch without a group (bulk
-    cards, Paper IV distortions, other alternates, other keyword types), the
-    others the last branch.
+    cards, Paper IV distortions, other alternates, other keyword types, and
+    last any keyword no wcslib rule can match), the others the one group.
     """
     pattern = _CARD_FILTERS.get((key, keysel))
     if pattern is None:
@@ -314,7 +347,8 @@ def _card_filter(key: str, keysel: int) -> re.Pattern[bytes]:
             rb"|(?=" + _DISTORTION_FUNCTION + rb").{80}"
             rb"|(?=(?:" + every + rb")[" + letters + rb"] *=).{80}"
             rb"|(?=(?:" + other_type + rb")[A-Z]? *=).{80}"
-            rb"|(.{80})", re.S)
+            rb"|(?=" + _WCSLIB_KEYWORDS + rb")(.{80})"
+            rb"|.{80}", re.S)
         _CARD_FILTERS[(key, keysel)] = pattern
     return pattern
 
