@@ -704,6 +704,11 @@ coarsen(const RangeList *in, int order, RangeList *out)
  * choose the order and number of ranges of least cost: few coarse ranges for a
  * small cone or a sparse table, finer ones for a large cone on a dense table.
  */
+/* finest cells considered: ~r/16 wide (then no finer than ~0.5 row a cell).
+ * Measured on 10M rows, 1 deg cones: cells ~r/8 (order 9) gave 1,031 candidate
+ * rows for 766 in the cone; order 10 (the 0.5-row cap), 962, and an
+ * execution 0.05 ms shorter for 0.025 ms more planning. */
+#define FINE_RATIO 16.0
 #define COST_ARM 5.0
 #define COST_ROW 2.0
 #define SKY_DEG2 41252.961249419271
@@ -790,15 +795,16 @@ order_for_rows(double density, double rows)
 
 /*
  * The ranges of a constant cone, for the support function: the order is at most
- * the one of cells ~ r/8 wide, and no finer than cells holding ~4 rows (finer
- * cells cost more ranges than the rows they save); then the order and number of
- * ranges (<= maxk) of least cost. density <= 0: unknown (cells ~ r/4, maxk).
+ * the one of cells ~ r/16 wide (FINE_RATIO), and no finer than cells holding
+ * ~0.5 row (finer cells cost more ranges than the rows they save); then the order
+ * and number of ranges (<= maxk) of least cost. density <= 0: unknown (cells
+ * ~ r/4, maxk).
  */
 static void
 cone_ranges_planned(double ra0, double dec0, double r, double density, int maxk,
 					RangeList *out)
 {
-	int			fine = order_for(r * RAD_PER_DEG, density > 0 ? 8.0 : CONST_RATIO);
+	int			fine = order_for(r * RAD_PER_DEG, density > 0 ? FINE_RATIO : CONST_RATIO);
 	int			coarse_cap = order_for_rows(density, 0.5);
 	int			order,
 				best_order,
