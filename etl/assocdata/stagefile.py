@@ -112,7 +112,7 @@ def _json(value: object) -> str:
     """JSON text of a keyword map or column list, for a jsonb column.
 
     orjson: 2.8 instead of 25.7 us for a header's keywords (the corpus's
-    average), a tenth of an HDU's encoding.  Values are never NaN or Inf (the
+    average), half of an HDU's COPY encoding.  Values are never NaN or Inf (the
     card parser rejects them), which orjson would write as null.
     """
     try:
