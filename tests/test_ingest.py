@@ -187,6 +187,20 @@ def test_broken_copies_give_reject_rows_and_neighbours_are_staged(db, db_url, tm
     assert summary.files_rejected >= 3
 
 
+def test_integers_beyond_64_bits_are_staged_exactly(db, db_url, tmp_path):
+    """FITS integers have no size limit; the fast JSON encoder stops at 64 bits, the fallback does not."""
+    cat = tmp_path / "BIG"
+    cat.mkdir()
+    cards = ["SIMPLE  =                    T", "BITPIX  =                    8", "NAXIS   =                    0",
+             "BIGINT  = 123456789012345678901234567890", "SMALL   =                   42", "END"]
+    (cat / "big.hdr").write_text("\n".join(cards) + "\n")
+    (cat / "ReadMe").write_text("a header with a 97-bit integer\n")
+    ingest(tmp_path, database_url=db_url)
+    row = db.execute("""SELECT h.keywords->>'BIGINT', (h.keywords->'SMALL')::int FROM staging.hdu h
+                        JOIN staging.file f ON f.id = h.file_id WHERE f.relpath = 'big.hdr'""").fetchone()
+    assert row == ("123456789012345678901234567890", 42)
+
+
 def test_crashing_wcs_becomes_a_reject_and_the_rest_of_the_file_is_staged(db, db_url, tmp_path):
     crash_dir = Path(__file__).parent / "data" / "crash"
     crafted = sorted(p for p in crash_dir.iterdir() if p.suffix in (".hdr", ".fits"))
